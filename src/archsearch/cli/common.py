@@ -1,0 +1,82 @@
+"""Arguments and output helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from archsearch.config import StudyConfig
+from archsearch.core.registry import SPACES
+from archsearch.store.base import TrialRecord
+from archsearch.store.sqlite import SQLiteStore
+
+DEFAULT_STORE = "runs.db"
+
+# CLI flag -> config key (flags default to None so that only given flags override the config file)
+STUDY_FLAGS: dict[str, tuple[str, Any, str]] = {
+    "--space": ("space", str, "search space (archsearch list spaces)"),
+    "--strategy": ("strategy", str, "search strategy (archsearch list strategies)"),
+    "--estimator": ("estimator", str, "performance estimator (archsearch list estimators)"),
+    "--benchmark": ("benchmark", str, "tabular benchmark to query (archsearch list benchmarks)"),
+    "--dataset": ("dataset", str, "dataset, e.g. cifar10, cifar100, ImageNet16-120 on nb201"),
+    "--fidelity": ("fidelity", float, "fidelity of each trial, e.g. epochs (nb201: 12 or 200)"),
+    "--budget-seconds": ("budget_seconds", float, "stop once this many (simulated) seconds are spent"),
+    "--max-trials": ("max_trials", int, "stop after this many trials"),
+    "--seed": ("seed", int, "random seed (same seed, same history)"),
+    "--objective": ("objective", str, "metric:direction to optimise, e.g. valid_acc:max"),
+    "--report": ("report", str, "metric reported for the best arch, e.g. final_test_acc"),
+}
+
+
+def add_store_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite store file (default: {DEFAULT_STORE})")
+
+
+def add_study_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    for flag, (key, kind, text) in STUDY_FLAGS.items():
+        if flag not in skip:
+            parser.add_argument(flag, dest=key, type=kind, default=None, help=text)
+    parser.add_argument("--config", help="YAML/JSON file with the same keys (flags and --set override it)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a key, e.g. --set strategy.population_size=20 (repeatable)")
+
+
+def study_config(args: argparse.Namespace) -> StudyConfig:
+    """Defaults < --config file < flags < --set."""
+    config = StudyConfig.from_file(args.config) if args.config else StudyConfig()
+    for key, _, _ in STUDY_FLAGS.values():
+        value = getattr(args, key, None)
+        if value is not None:
+            config.set(key, value)
+    config.apply_overrides(args.overrides)
+    config.finish_budget()
+    return config
+
+
+def open_store(path: str, create: bool) -> SQLiteStore:
+    return SQLiteStore(path, create=create)
+
+
+def format_arch(space_name: str, arch: dict[str, Any]) -> str:
+    """The space's native string for a stored arch (the JSON key if the space is unknown)."""
+    from archsearch.core.arch import Arch
+
+    if space_name in SPACES:
+        return SPACES.create(space_name).format(Arch(arch))
+    return Arch(arch).key()
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) and math.isfinite(v) else f"{k}={v}"
+                     for k, v in metrics.items())
+
+
+def describe_best(space_name: str, best: TrialRecord | None, objective: str, report: str) -> list[str]:
+    if best is None:
+        return ["no successful trial yet"]
+    metric = objective.split(":")[0]
+    return [f"best arch:   {format_arch(space_name, best.arch)}  (trial {best.number})",
+            f"objective:   {metric} = {best.metrics.get(metric, math.nan):.4f}",
+            f"reported:    {report} = {best.metrics.get(report.split(':')[0], math.nan):.4f}",
+            f"all metrics: {format_metrics(best.metrics)}"]

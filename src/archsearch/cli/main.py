@@ -1,0 +1,59 @@
+"""``archsearch``: entry point, subcommand dispatch and the one-line error contract.
+
+Every ``UserError`` (and every argparse error) ends as one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from archsearch import __version__
+from archsearch.cli import compare, evaluate, list_components, resume, search, show
+from archsearch.core.errors import UserError
+
+SUBCOMMANDS = (search, resume, show, compare, evaluate, list_components)
+EXIT_USER_ERROR = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (no usage block) and exits 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="archsearch",
+        description="Neural architecture search: spaces x strategies x estimators, with a crash-safe store.",
+        epilog="example: archsearch search --strategy regularized-evolution --budget-seconds 12000 --store runs.db",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"archsearch {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for module in SUBCOMMANDS:
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USER_ERROR
+    try:
+        return int(args.run(args) or 0)
+    except UserError as exc:
+        print(f"archsearch: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("archsearch: interrupted; finished trials are stored (continue with 'archsearch resume NAME')",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""``archsearch search``: start a new search and run it to its budget."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from archsearch.cli.common import add_store_argument, add_study_arguments, open_store, study_config
+from archsearch.cli.report_run import run_study
+from archsearch.study import Study, build_components
+
+EXAMPLE = ("example: archsearch search --space nb201 --strategy regularized-evolution --benchmark nb201 "
+           "--dataset cifar10 --fidelity 12 --budget-seconds 12000 --seed 0 --store runs.db --name demo")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "search", help="run a new search (defaults: regularized evolution on NAS-Bench-201, CIFAR-10)",
+        description="Run a new search. With no arguments: regularized evolution on the NAS-Bench-201 table, "
+                    "CIFAR-10, the NB201 paper protocol (12-epoch validation accuracy, 12,000 simulated seconds).",
+        epilog=EXAMPLE)
+    add_study_arguments(parser)
+    add_store_argument(parser)
+    parser.add_argument("--name", default=None, help="experiment name (default: made from strategy, space, time)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = study_config(args)
+    if args.name is not None:
+        config.set("name", args.name)
+    if not config.name:
+        config.name = f"{config.strategy}-{config.space}-{config.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    build_components(config)  # all config errors surface before the store is opened or created
+    store = open_store(args.store, create=True)
+    try:
+        study = Study.create(config, store)
+        print(f"search {config.name!r}: {config.strategy} on {config.space}"
+              f"{' / ' + config.benchmark if config.benchmark else ''} ({config.dataset}), "
+              f"fidelity {config.fidelity:g}, {_budget_text(config)}, seed {config.seed}")
+        return run_study(study, args.store, quiet=args.quiet)
+    finally:
+        store.close()
+
+
+def _budget_text(config) -> str:  # type: ignore[no-untyped-def]
+    parts = []
+    if config.budget_seconds is not None:
+        parts.append(f"budget {config.budget_seconds:,.0f} s")
+    if config.max_trials is not None:
+        parts.append(f"max {config.max_trials} trials")
+    return " and ".join(parts)

@@ -1,0 +1,92 @@
+"""``archsearch show``: an experiment's history and its best architecture (text or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+from archsearch.cli.common import add_store_argument, describe_best, format_arch, open_store
+from archsearch.core.objectives import Objective
+from archsearch.store.base import ExperimentRecord, TrialRecord
+from archsearch.study import best_trial
+
+TAIL = 20
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "show", help="print an experiment's history and best architecture",
+        description="Print an experiment's configuration, trials and best architecture. Safe while it runs.",
+        epilog="example: archsearch show demo --store runs.db --json")
+    parser.add_argument("name", nargs="?", help="experiment name (omit to list the experiments in the store)")
+    add_store_argument(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--all", action="store_true", help=f"list every trial (default: the last {TAIL})")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    store = open_store(args.store, create=False)
+    try:
+        if args.name is None:
+            return _list_experiments(store.experiments(), args.json)
+        experiment = store.get_experiment(args.name)
+        trials = store.trials(experiment.id)
+    finally:
+        store.close()
+    document = experiment_document(experiment, trials)
+    if args.json:
+        print(json.dumps(document, indent=1))
+    else:
+        _print_text(experiment, trials, show_all=args.all)
+    return 0
+
+
+def experiment_document(experiment: ExperimentRecord, trials: list[TrialRecord]) -> dict[str, Any]:
+    config = experiment.config
+    space = config["space"]
+    best = best_trial(trials, Objective.parse(config["objective"].split(",")[0]))
+    return {
+        "name": experiment.name, "space": space, "strategy": config["strategy"], "seed": experiment.seed,
+        "status": experiment.status, "config": config,
+        "trials": [{"number": t.number, "arch": format_arch(space, t.arch), "fidelity": t.fidelity,
+                    "metrics": t.metrics, "cost": t.cost, "status": t.status, "error": t.error} for t in trials],
+        "best": None if best is None else {"trial": best.number, "arch": format_arch(space, best.arch),
+                                           "metrics": best.metrics},
+    }
+
+
+def _list_experiments(experiments: list[ExperimentRecord], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps([{"name": e.name, "status": e.status, "strategy": e.config.get("strategy"),
+                           "space": e.config.get("space"), "seed": e.seed} for e in experiments], indent=1))
+        return 0
+    if not experiments:
+        print("the store has no experiments")
+    for e in experiments:
+        print(f"{e.name:40s} {e.status:9s} {e.config.get('strategy')} on {e.config.get('space')}, seed {e.seed}")
+    return 0
+
+
+def _print_text(experiment: ExperimentRecord, trials: list[TrialRecord], show_all: bool) -> None:
+    config = experiment.config
+    metric = config["objective"].split(",")[0].split(":")[0]
+    print(f"experiment {experiment.name!r} ({experiment.status}): {config['strategy']} on {config['space']}"
+          f"{' / ' + config['benchmark'] if config.get('benchmark') else ''}, dataset {config['dataset']}, "
+          f"seed {experiment.seed}")
+    print(f"trials: {len(trials)}, failed: {sum(t.status == 'failed' for t in trials)}, "
+          f"cost: {sum(t.cost for t in trials):,.0f} s")
+    shown = trials if show_all else trials[-TAIL:]
+    if len(shown) < len(trials):
+        print(f"(last {len(shown)} trials; --all lists every one)")
+    print(f"{'#':>6}  {'status':7} {metric:>10} {config['report']:>15} {'cost':>9}  arch")
+    for t in shown:
+        value = t.metrics.get(metric, math.nan)
+        reported = t.metrics.get(config["report"], math.nan)
+        print(f"{t.number:>6}  {t.status:7} {value:>10.4f} {reported:>15.4f} {t.cost:>9.1f}  "
+              f"{format_arch(config['space'], t.arch)}")
+    for line in describe_best(config["space"], best_trial(trials, Objective.parse(config["objective"].split(",")[0])),
+                              config["objective"], config["report"]):
+        print(line)

@@ -1,0 +1,174 @@
+"""Study configuration: one flat set of keys shared by the CLI flags, ``--config exp.yaml`` and
+``--set key=value`` overrides (``strategy.<option>`` and ``estimator.<option>`` reach components).
+
+Defaults are the NAS-Bench-201 paper protocol on CIFAR-10: search on the 12-epoch validation
+accuracy, 12,000 simulated seconds, report the 200-epoch test accuracy of the best arch.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from archsearch.core.errors import UserError
+from archsearch.core.objectives import Objective
+from archsearch.core.registry import BENCHMARKS, ESTIMATORS, SPACES, STRATEGIES
+
+# -- defaults in one visible block --------------------------------------------------------------
+DEFAULT_SPACE = "nb201"
+DEFAULT_STRATEGY = "regularized-evolution"
+DEFAULT_BENCHMARK = "nb201"
+DEFAULT_DATASET = "cifar10"
+DEFAULT_FIDELITY = 12
+DEFAULT_BUDGET_SECONDS = 12_000.0
+DEFAULT_OBJECTIVE = "valid_acc:max"
+DEFAULT_REPORT = "final_test_acc"
+
+COMPONENT_PREFIXES = ("strategy", "estimator")
+
+
+@dataclass
+class StudyConfig:
+    name: str = ""
+    space: str = DEFAULT_SPACE
+    strategy: str = DEFAULT_STRATEGY
+    strategy_options: dict[str, Any] = field(default_factory=dict)
+    estimator: str = "tabular"
+    estimator_options: dict[str, Any] = field(default_factory=dict)
+    benchmark: str | None = DEFAULT_BENCHMARK
+    dataset: str = DEFAULT_DATASET
+    fidelity: float | None = DEFAULT_FIDELITY
+    budget_seconds: float | None = DEFAULT_BUDGET_SECONDS
+    max_trials: int | None = None
+    seed: int = 0
+    objective: str = DEFAULT_OBJECTIVE
+    report: str = DEFAULT_REPORT
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> "StudyConfig":
+        config = cls()
+        for key, value in data.items():
+            config.set(key, value)
+        return config
+
+    @classmethod
+    def from_file(cls, path: str) -> "StudyConfig":
+        file = Path(path)
+        if not file.is_file():
+            raise UserError(f"config file not found: {path}")
+        try:
+            data = yaml.safe_load(file.read_text())
+        except yaml.YAMLError as exc:
+            first_line = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+            raise UserError(f"config file {path} is not valid YAML/JSON: {first_line}") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise UserError(f"config file {path} must hold a mapping of keys, e.g. 'strategy: random'")
+        return cls.from_mapping(data)
+
+    def set(self, key: str, value: Any) -> None:
+        """Set one key; ``strategy.X`` / ``estimator.X`` set a component option; nested mappings allowed."""
+        self.__dict__.setdefault("_explicit", set()).add(key)
+        prefix, dot, option = key.partition(".")
+        if dot and prefix in COMPONENT_PREFIXES and option:
+            getattr(self, f"{prefix}_options")[option] = value
+            return
+        if key in COMPONENT_PREFIXES and isinstance(value, dict):  # strategy: {name: ..., population_size: ...}
+            value = dict(value)
+            if "name" in value:
+                setattr(self, key, str(value.pop("name")))
+            getattr(self, f"{key}_options").update(value)
+            return
+        if key.endswith("_options") and key.removesuffix("_options") in COMPONENT_PREFIXES and isinstance(value, dict):
+            getattr(self, key).update(value)
+            return
+        if key not in _SCALAR_KEYS:
+            raise UserError(f"unknown config key {key!r}; keys: {', '.join(sorted(_SCALAR_KEYS))}, "
+                            f"strategy.<option>, estimator.<option>")
+        setattr(self, key, value)
+
+    def apply_overrides(self, pairs: list[str]) -> None:
+        """``--set key=value`` pairs; values are parsed as YAML scalars (20, 0.5, true, text)."""
+        for pair in pairs:
+            key, eq, text = pair.partition("=")
+            if not eq or not key:
+                raise UserError(f"--set needs key=value, got {pair!r}")
+            try:
+                value = yaml.safe_load(text) if text else ""
+            except yaml.YAMLError:
+                value = text
+            self.set(key.strip(), value)
+
+    def was_set(self, key: str) -> bool:
+        """Whether ``key`` was given explicitly (file, flag or --set) rather than defaulted."""
+        return key in self.__dict__.get("_explicit", set())
+
+    def finish_budget(self) -> None:
+        """A trial budget given without a time budget replaces the default time budget."""
+        if self.was_set("max_trials") and self.max_trials is not None and not self.was_set("budget_seconds"):
+            self.budget_seconds = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    # -- validation ---------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check names, numbers and options; raise one ``UserError`` for the first problem."""
+        SPACES.check(self.space)
+        STRATEGIES.check(self.strategy)
+        ESTIMATORS.check(self.estimator)
+        if self.benchmark is not None:
+            BENCHMARKS.check(self.benchmark)
+        self.seed = _integer("seed", self.seed, minimum=0)
+        if self.max_trials is not None:
+            self.max_trials = _integer("max_trials", self.max_trials, minimum=1)
+        if self.budget_seconds is not None:
+            self.budget_seconds = _positive("budget_seconds", self.budget_seconds)
+        if self.budget_seconds is None and self.max_trials is None:
+            raise UserError("set a budget: --budget-seconds S or --max-trials N")
+        if self.fidelity is not None:
+            self.fidelity = _positive("fidelity", self.fidelity)
+        self.objectives()
+        Objective.parse(self.report)
+        check_options("strategy", self.strategy, STRATEGIES.load(self.strategy), self.strategy_options)
+
+    def objectives(self) -> list[Objective]:
+        return [Objective.parse(text) for text in self.objective.split(",")]
+
+
+_SCALAR_KEYS = {f.name for f in fields(StudyConfig)} - {"strategy_options", "estimator_options"}
+
+
+def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -> None:
+    """Unknown keyword options of a component are a ``UserError`` that lists the valid ones."""
+    parameters = inspect.signature(factory).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    valid = [n for n, p in parameters.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    for option in options:
+        if option not in valid:
+            raise UserError(f"unknown option {kind}.{option} for {kind} {name!r}; "
+                            f"options: {', '.join(valid) or '(none)'}")
+
+
+def _integer(key: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise UserError(f"{key} must be an integer, got {value!r}")
+    if value < minimum:
+        raise UserError(f"{key} must be at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def _positive(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UserError(f"{key} must be a number, got {value!r}")
+    if value <= 0:
+        raise UserError(f"{key} must be positive, got {value!r}")
+    return float(value)

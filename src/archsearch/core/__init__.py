@@ -1,0 +1,1 @@
+"""The one interface: dims, architectures, spaces, strategies, estimators, objectives, registries."""

@@ -1,0 +1,9 @@
+"""Errors a user can cause. The CLI turns each into one line on stderr and exit code 2."""
+
+
+class UserError(Exception):
+    """A mistake in the user's input: bad config, unknown name, malformed arch, missing file."""
+
+
+class ArchError(UserError, ValueError):
+    """An architecture string or mapping that does not belong to the space."""

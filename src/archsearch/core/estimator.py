@@ -1,0 +1,30 @@
+"""Estimator: the inner loop. It scores an architecture and never chooses one."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from archsearch.core.arch import Arch
+from archsearch.core.result import Result
+
+
+class Estimator(ABC):
+    """``evaluate(arch, fidelity)`` -> ``Result``; called only by the study loop."""
+
+    name: ClassVar[str] = "estimator"
+
+    @abstractmethod
+    def evaluate(self, arch: Arch, fidelity: float | None = None) -> Result:
+        """Score ``arch`` at ``fidelity`` (e.g. epochs); ``None`` means the default fidelity."""
+
+    def fidelities(self) -> tuple[float, ...]:
+        """The fidelities this estimator offers (empty: any)."""
+        return ()
+
+    def metrics(self) -> tuple[str, ...]:
+        """The metric names its results carry."""
+        return ()
+
+    def describe(self) -> dict[str, Any]:
+        return {"estimator": self.name}

@@ -1,0 +1,86 @@
+"""Lazy registries: a name maps to a ``"module:attr"`` string, imported on first use (timm-style).
+
+Importing archsearch imports no space, strategy or estimator; ``archsearch list`` reads the
+names and one-line summaries below without importing anything heavy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from archsearch.core.errors import UserError
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    target: str  # "package.module:attribute"
+    summary: str
+
+
+class Registry:
+    """Names of one kind of component (spaces, strategies, ...)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str, target: str, summary: str) -> None:
+        if name in self._entries and self._entries[name].target != target:
+            raise ValueError(f"{self.kind} {name!r} is already registered to {self._entries[name].target}")
+        self._entries[name] = Entry(name, target, summary)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry]:
+        return [self._entries[n] for n in self.names()]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def check(self, name: str) -> None:
+        """Raise a ``UserError`` naming the choices when ``name`` is not registered."""
+        if name not in self._entries:
+            raise UserError(f"unknown {self.kind} {name!r}; choose from: {', '.join(self.names()) or '(none)'}")
+
+    def load(self, name: str) -> Any:
+        """The registered object (class or factory), imported now."""
+        self.check(name)
+        module_name, _, attr = self._entries[name].target.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def create(self, name: str, **options: Any) -> Any:
+        return self.load(name)(**options)
+
+
+SPACES = Registry("space")
+STRATEGIES = Registry("strategy")
+ESTIMATORS = Registry("estimator")
+BENCHMARKS = Registry("benchmark")
+DATASETS = Registry("dataset")
+
+REGISTRIES: dict[str, Registry] = {
+    "spaces": SPACES,
+    "strategies": STRATEGIES,
+    "estimators": ESTIMATORS,
+    "benchmarks": BENCHMARKS,
+    "datasets": DATASETS,
+}
+
+# -- built-in components (lazy) ---------------------------------------------------------------
+SPACES.register("nb201", "archsearch.spaces.nb201:NB201Space",
+                "NAS-Bench-201 cell: 6 edges x {none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3}")
+
+STRATEGIES.register("random", "archsearch.strategies.random:RandomSearch",
+                    "random search: uniform samples from the space (Bergstra & Bengio 2012; Li & Talwalkar 2019)")
+STRATEGIES.register("regularized-evolution", "archsearch.strategies.evolution:RegularizedEvolution",
+                    "regularized (aging) evolution: tournament, one-dim mutation, remove oldest (Real et al. 2019)")
+
+ESTIMATORS.register("tabular", "archsearch.estimators.tabular:TabularEstimator",
+                    "looks up a tabular benchmark (O(1)); charges the simulated training time as cost")
+
+BENCHMARKS.register("nb201", "archsearch.benchmarks.nb201:load_nb201",
+                    "NAS-Bench-201: all 15,625 cells; cifar10, cifar100, ImageNet16-120; 12 and 200 epochs")

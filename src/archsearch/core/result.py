@@ -1,0 +1,46 @@
+"""Result: what an estimator returns for one architecture at one fidelity."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from archsearch.core.arch import Arch
+
+Status = Literal["ok", "failed", "pruned"]
+STATUSES: tuple[str, ...] = ("ok", "failed", "pruned")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One evaluation: metrics (e.g. ``valid_acc``), cost in (real or simulated) seconds, status."""
+
+    arch: Arch
+    metrics: dict[str, float] = field(default_factory=dict)
+    cost_seconds: float = 0.0
+    fidelity: float | None = None
+    status: Status = "ok"
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def metric(self, name: str) -> float:
+        """The metric's value, NaN when absent."""
+        return float(self.metrics.get(name, math.nan))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "arch": dict(self.arch),
+            "fidelity": self.fidelity,
+            "metrics": dict(self.metrics),
+            "cost": self.cost_seconds,
+            "status": self.status,
+            "error": self.error,
+        }

@@ -1,0 +1,64 @@
+"""Strategy: the outer loop. It sees only ``Arch``es and ``Result``s, never networks or tables.
+
+Life cycle (Optuna-like, ask/tell): ``bind(space, objectives, rng)`` once, then any number of
+``ask(n)`` / ``tell(results)``. ``state_dict()`` returns JSON-serialisable state that includes the
+random generator, so that ``load_state_dict`` after a crash continues the very same sequence.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from archsearch.core.arch import Arch
+from archsearch.core.errors import UserError
+from archsearch.core.objectives import Objective
+from archsearch.core.result import Result
+from archsearch.core.space import SearchSpace
+
+
+class Strategy(ABC):
+    """Base class of every search strategy."""
+
+    name: ClassVar[str] = "strategy"
+    requires: ClassVar[frozenset[str]] = frozenset()  # e.g. {"supernet"}, {"encode"}
+
+    space: SearchSpace
+    objectives: tuple[Objective, ...]
+    rng: np.random.Generator
+
+    def bind(self, space: SearchSpace, objectives: Sequence[Objective], rng: np.random.Generator) -> None:
+        missing = [need for need in self.requires if not hasattr(space, need)]
+        if missing:
+            raise UserError(f"strategy {self.name!r} needs a space with {missing}; space {space.name!r} has none")
+        if not objectives:
+            raise UserError(f"strategy {self.name!r} needs at least one objective")
+        self.space, self.objectives, self.rng = space, tuple(objectives), rng
+        self.setup()
+
+    def setup(self) -> None:
+        """Hook run after ``bind``."""
+
+    @abstractmethod
+    def ask(self, n: int = 1) -> list[Arch]:
+        """The next ``n`` architectures to evaluate."""
+
+    @abstractmethod
+    def tell(self, results: Sequence[Result]) -> None:
+        """Results of architectures this strategy asked for (in any order)."""
+
+    def score(self, result: Result) -> float:
+        """The (first) objective as a number to maximise; -inf for failed trials."""
+        return self.objectives[0].score(result) if result.ok else -math.inf
+
+    # -- state ------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-serialisable state; subclasses extend it with their own."""
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]

@@ -1,0 +1,1 @@
+"""Performance estimators (registered lazily in :mod:`archsearch.core.registry`)."""

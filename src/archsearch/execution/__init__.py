@@ -1,0 +1,5 @@
+"""Executors: where trials run. All share ``submit(fn, *args) -> concurrent.futures.Future``."""
+
+from archsearch.execution.serial import SerialExecutor
+
+__all__ = ["SerialExecutor"]

@@ -1,0 +1,27 @@
+"""The serial executor: runs each trial in the calling process, at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+
+class SerialExecutor:
+    """``submit`` runs ``fn`` immediately and returns a finished future (errors stay in the future)."""
+
+    name = "serial"
+    workers = 1
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self) -> None:
+        """Nothing to release."""

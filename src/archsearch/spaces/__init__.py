@@ -1,0 +1,1 @@
+"""Search spaces (registered lazily in :mod:`archsearch.core.registry`)."""

@@ -1,0 +1,7 @@
+"""Storage of experiments, trials and strategy state behind one interface (:class:`Store`)."""
+
+from archsearch.store.base import ExperimentRecord, Store, TrialRecord
+from archsearch.store.memory import InMemoryStore
+from archsearch.store.sqlite import SQLiteStore
+
+__all__ = ["ExperimentRecord", "InMemoryStore", "SQLiteStore", "Store", "TrialRecord"]

@@ -1,0 +1,78 @@
+"""The store interface (Optuna-style storage behind a small base class).
+
+A study records each finished trial together with the strategy's state in one atomic step, so
+that a resume reloads exactly the state that produced the next ask.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    id: int
+    name: str
+    config: dict[str, Any]
+    seed: int
+    status: str  # running | finished | failed
+    created: float
+    updated: float
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    number: int
+    arch: dict[str, Any]
+    fidelity: float | None
+    status: str
+    metrics: dict[str, float]
+    cost: float
+    error: str | None = None
+    started: float | None = None
+    finished: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "arch": self.arch, "fidelity": self.fidelity, "metrics": self.metrics,
+                "cost": self.cost, "status": self.status, "error": self.error}
+
+
+@dataclass
+class StrategyCheckpoint:
+    trial_count: int
+    cost_spent: float
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class Store(ABC):
+    """Experiments by unique name; trials numbered from 0; one strategy checkpoint per experiment."""
+
+    persistent: bool = True  # whether checkpoints are kept (an in-memory compare skips them)
+
+    @abstractmethod
+    def create_experiment(self, name: str, config: dict[str, Any], seed: int) -> ExperimentRecord: ...
+
+    @abstractmethod
+    def get_experiment(self, name: str) -> ExperimentRecord: ...
+
+    @abstractmethod
+    def experiments(self) -> list[ExperimentRecord]: ...
+
+    @abstractmethod
+    def set_status(self, experiment_id: int, status: str) -> None: ...
+
+    @abstractmethod
+    def record_trial(self, experiment_id: int, trial: TrialRecord, checkpoint: StrategyCheckpoint | None) -> None:
+        """Commit the trial and the strategy checkpoint atomically."""
+
+    @abstractmethod
+    def trials(self, experiment_id: int) -> list[TrialRecord]: ...
+
+    @abstractmethod
+    def checkpoint(self, experiment_id: int) -> StrategyCheckpoint | None: ...
+
+    def close(self) -> None:
+        """Release resources (no-op by default)."""

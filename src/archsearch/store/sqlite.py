@@ -1,0 +1,173 @@
+"""The SQLite journal (standard library ``sqlite3``, WAL mode).
+
+Tables: ``meta`` (schema version), ``experiments`` (name, full config as JSON, seed, status,
+created), ``trials`` (arch key, fidelity, status, metrics JSON, cost, start/end) and
+``strategy_state`` (the strategy's JSON state, its RNG included, after the latest trial). A trial
+and the checkpoint that follows it are written in one transaction, committed before the next ask,
+so a killed search loses at most the trial in flight and resumes exactly. WAL lets a second
+process read while a search writes. ``synchronous=NORMAL``: durable across a killed process;
+after a power loss the journal is still consistent but may lack the last trials.
+
+Opening never creates or changes a file that is not an archsearch store: the header is checked
+before SQLite touches it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from archsearch.core.errors import UserError
+from archsearch.store.base import ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
+
+SCHEMA_VERSION = 1
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS experiments (
+    id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, config TEXT NOT NULL, seed INTEGER NOT NULL,
+    status TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL, version TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS trials (
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id), number INTEGER NOT NULL,
+    arch TEXT NOT NULL, fidelity REAL, status TEXT NOT NULL, metrics TEXT NOT NULL, cost REAL NOT NULL,
+    error TEXT, started REAL, finished REAL, PRIMARY KEY (experiment_id, number));
+CREATE TABLE IF NOT EXISTS strategy_state (
+    experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id), trial_count INTEGER NOT NULL,
+    cost_spent REAL NOT NULL, state TEXT NOT NULL);
+"""
+
+
+def _check_location(path: Path, create: bool) -> None:
+    if not path.parent.is_dir():
+        raise UserError(f"store folder does not exist: {path.parent}")
+    if path.is_dir():
+        raise UserError(f"store path is a folder, not a file: {path}")
+    if not path.exists():
+        if not create:
+            raise UserError(f"store not found: {path}")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise UserError(f"store folder is not writable: {path.parent}")
+        return
+    with path.open("rb") as handle:
+        header = handle.read(len(SQLITE_HEADER))
+    if header and header != SQLITE_HEADER:
+        raise UserError(f"not an archsearch store (not a SQLite file): {path}")
+
+
+class SQLiteStore(Store):
+    """``SQLiteStore(path, create=True)``; ``create=False`` for commands that only read or resume."""
+
+    def __init__(self, path: str | os.PathLike[str], create: bool = True) -> None:
+        self.path = Path(path)
+        _check_location(self.path, create)
+        existed = self.path.exists() and self.path.stat().st_size > 0
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._check_schema(existed)
+            if not existed:
+                self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"cannot use store {self.path}: {exc}") from None
+
+    def _check_schema(self, existed: bool) -> None:
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if existed and tables and "experiments" not in tables:
+            raise UserError(f"not an archsearch store (SQLite file without archsearch tables): {self.path}")
+        if "meta" in tables:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise UserError(f"store {self.path} has schema version {version}, newer than this archsearch "
+                                f"understands ({SCHEMA_VERSION}); upgrade archsearch")
+            return
+        with self._transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _transaction(self) -> "_Transaction":
+        return _Transaction(self._db)
+
+    # -- experiments --------------------------------------------------------------------------
+    def create_experiment(self, name: str, config: dict[str, Any], seed: int) -> ExperimentRecord:
+        from archsearch import __version__
+
+        now = time.time()
+        with self._transaction():
+            if self._db.execute("SELECT 1 FROM experiments WHERE name=?", (name,)).fetchone():
+                raise UserError(f"experiment {name!r} already exists in {self.path}; "
+                                f"continue it with 'archsearch resume {name}' or choose another --name")
+            self._db.execute(
+                "INSERT INTO experiments (name, config, seed, status, created, updated, version) VALUES (?,?,?,?,?,?,?)",
+                (name, json.dumps(config), seed, "running", now, now, __version__))
+        return self.get_experiment(name)
+
+    def get_experiment(self, name: str) -> ExperimentRecord:
+        row = self._db.execute("SELECT id, name, config, seed, status, created, updated, version FROM experiments "
+                               "WHERE name=?", (name,)).fetchone()
+        if row is None:
+            known = [r.name for r in self.experiments()]
+            hint = f"; experiments here: {', '.join(known)}" if known else "; the store has no experiments"
+            raise UserError(f"no experiment named {name!r} in {self.path}{hint}")
+        return _experiment(row)
+
+    def experiments(self) -> list[ExperimentRecord]:
+        rows = self._db.execute("SELECT id, name, config, seed, status, created, updated, version FROM experiments "
+                                "ORDER BY id").fetchall()
+        return [_experiment(row) for row in rows]
+
+    def set_status(self, experiment_id: int, status: str) -> None:
+        with self._transaction():
+            self._db.execute("UPDATE experiments SET status=?, updated=? WHERE id=?", (status, time.time(), experiment_id))
+
+    # -- trials -------------------------------------------------------------------------------
+    def record_trial(self, experiment_id: int, trial: TrialRecord, checkpoint: StrategyCheckpoint | None) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (experiment_id, trial.number, json.dumps(trial.arch, separators=(",", ":")), trial.fidelity,
+                 trial.status, json.dumps(trial.metrics), trial.cost, trial.error, trial.started, trial.finished))
+            if checkpoint is not None:
+                self._db.execute("INSERT OR REPLACE INTO strategy_state VALUES (?,?,?,?)",
+                                 (experiment_id, checkpoint.trial_count, checkpoint.cost_spent,
+                                  json.dumps(checkpoint.state)))
+
+    def trials(self, experiment_id: int) -> list[TrialRecord]:
+        rows = self._db.execute("SELECT number, arch, fidelity, status, metrics, cost, error, started, finished "
+                                "FROM trials WHERE experiment_id=? ORDER BY number", (experiment_id,)).fetchall()
+        return [TrialRecord(number, json.loads(arch), fidelity, status, json.loads(metrics), cost, error, started,
+                            finished) for number, arch, fidelity, status, metrics, cost, error, started, finished in rows]
+
+    def checkpoint(self, experiment_id: int) -> StrategyCheckpoint | None:
+        row = self._db.execute("SELECT trial_count, cost_spent, state FROM strategy_state WHERE experiment_id=?",
+                               (experiment_id,)).fetchone()
+        return None if row is None else StrategyCheckpoint(row[0], row[1], json.loads(row[2]))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _experiment(row: tuple) -> ExperimentRecord:
+    id_, name, config, seed, status, created, updated, version = row
+    return ExperimentRecord(id_, name, json.loads(config), seed, status, created, updated, version)

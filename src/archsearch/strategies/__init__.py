@@ -1,0 +1,1 @@
+"""Search strategies (registered lazily in :mod:`archsearch.core.registry`)."""

@@ -1,0 +1,200 @@
+"""The search loop: ask -> submit to an executor -> collect -> tell -> persist in the store.
+
+Each finished trial and the strategy state after its ``tell`` are committed together before the
+next ``ask``; ``Study.resume`` reloads that state, so a resumed history equals an uninterrupted
+one (the strategy's RNG is part of its state). A trial that raises becomes ``failed`` with the
+error text and the search goes on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from archsearch.config import StudyConfig, check_options
+from archsearch.core.arch import Arch
+from archsearch.core.errors import UserError
+from archsearch.core.estimator import Estimator
+from archsearch.core.objectives import Objective
+from archsearch.core.registry import BENCHMARKS, ESTIMATORS, SPACES, STRATEGIES
+from archsearch.core.result import Result
+from archsearch.core.space import SearchSpace
+from archsearch.core.strategy import Strategy
+from archsearch.execution.serial import SerialExecutor
+from archsearch.store.base import ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
+
+ESTIMATOR_CONTEXT_KEYS = ("benchmark", "dataset", "fidelity", "space")
+
+
+@dataclass
+class Components:
+    space: SearchSpace
+    strategy: Strategy
+    estimator: Estimator
+    objectives: list[Objective]
+    report: Objective
+
+
+@dataclass(frozen=True)
+class Progress:
+    trials: int
+    cost_spent: float
+    failed: int
+    best_value: float  # raw value of the first objective's metric (nan before the first ok trial)
+    budget_seconds: float | None
+    max_trials: int | None
+
+
+def build_components(config: StudyConfig) -> Components:
+    """Space, strategy, estimator and objectives from a validated config (UserError when they clash)."""
+    config.validate()
+    space = SPACES.create(config.space)
+    strategy = STRATEGIES.create(config.strategy, **config.strategy_options)
+    if config.benchmark is not None:
+        benchmark_space = getattr(BENCHMARKS.load(config.benchmark)(), "space_name", config.space)
+        if benchmark_space != config.space:
+            raise UserError(f"benchmark {config.benchmark!r} tabulates space {benchmark_space!r}, not {config.space!r}")
+    estimator = _create_estimator(config, space)
+    objectives, report = config.objectives(), Objective.parse(config.report)
+    _check_metrics(estimator, config.fidelity, objectives, report)
+    return Components(space, strategy, estimator, objectives, report)
+
+
+def _create_estimator(config: StudyConfig, space: SearchSpace) -> Estimator:
+    factory = ESTIMATORS.load(config.estimator)
+    check_options("estimator", config.estimator, factory, config.estimator_options)
+    context = {"benchmark": config.benchmark, "dataset": config.dataset, "fidelity": config.fidelity, "space": space}
+    accepted = inspect.signature(factory).parameters
+    kwargs = {k: v for k, v in context.items() if k in accepted and v is not None}
+    return factory(**kwargs, **config.estimator_options)
+
+
+def _check_metrics(estimator: Estimator, fidelity: float | None, objectives: Sequence[Objective],
+                   report: Objective) -> None:
+    metric_names = getattr(estimator, "metric_names", None)
+    available = metric_names(fidelity) if metric_names else estimator.metrics()
+    if not available:
+        return
+    for objective in [*objectives, report]:
+        if objective.metric not in available:
+            raise UserError(f"metric {objective.metric!r} is not available from estimator {estimator.name!r} "
+                            f"at fidelity {fidelity}; available: {', '.join(available)}")
+
+
+def best_trial(trials: Sequence[TrialRecord], objective: Objective) -> TrialRecord | None:
+    """The ok trial with the best objective value (the earliest on ties)."""
+    best, best_score = None, -math.inf
+    for trial in trials:
+        value = trial.metrics.get(objective.metric, math.nan)
+        if trial.status != "ok" or value is None or math.isnan(value):
+            continue
+        score = value if objective.direction == "max" else -value
+        if score > best_score:
+            best, best_score = trial, score
+    return best
+
+
+class Study:
+    """One named experiment in a store. Create with ``Study.create`` or ``Study.resume``."""
+
+    def __init__(self, store: Store, experiment: ExperimentRecord, config: StudyConfig, components: Components,
+                 executor: Any = None) -> None:
+        self.store, self.experiment, self.config, self.components = store, experiment, config, components
+        self.executor = executor or SerialExecutor()
+        self.trials: list[TrialRecord] = store.trials(experiment.id)
+        self.cost_spent = float(sum(t.cost for t in self.trials))
+        self._best = best_trial(self.trials, components.objectives[0])
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def create(cls, config: StudyConfig, store: Store, executor: Any = None) -> "Study":
+        components = build_components(config)  # every user error surfaces before the store is touched
+        experiment = store.create_experiment(config.name, config.to_dict(), config.seed)
+        components.strategy.bind(components.space, components.objectives, np.random.default_rng(config.seed))
+        return cls(store, experiment, config, components, executor)
+
+    @classmethod
+    def resume(cls, name: str, store: Store, executor: Any = None) -> "Study":
+        experiment = store.get_experiment(name)
+        config = StudyConfig.from_mapping(experiment.config)
+        components = build_components(config)
+        components.strategy.bind(components.space, components.objectives, np.random.default_rng(config.seed))
+        study = cls(store, experiment, config, components, executor)
+        checkpoint = store.checkpoint(experiment.id)
+        if checkpoint is not None:
+            if checkpoint.trial_count != len(study.trials):
+                raise UserError(f"store {name!r} is inconsistent: checkpoint after {checkpoint.trial_count} trials, "
+                                f"{len(study.trials)} trials stored")
+            components.strategy.load_state_dict(checkpoint.state)
+        elif study.trials:
+            raise UserError(f"experiment {name!r} has trials but no strategy checkpoint; it cannot be resumed")
+        if experiment.status != "running":
+            store.set_status(experiment.id, "running")
+        return study
+
+    # -- the loop -----------------------------------------------------------------------------
+    def done(self) -> bool:
+        config = self.config
+        if config.max_trials is not None and len(self.trials) >= config.max_trials:
+            return True
+        return config.budget_seconds is not None and self.cost_spent >= config.budget_seconds
+
+    def run(self, on_trial: Callable[[Progress], None] | None = None) -> "Study":
+        """Run until the budget (simulated seconds and/or trials) is spent."""
+        strategy = self.components.strategy
+        while not self.done():
+            (arch,) = strategy.ask(1)
+            result = self._evaluate(arch)
+            strategy.tell([result])
+            self._record(result)
+            if on_trial is not None:
+                on_trial(self.progress())
+        self.store.set_status(self.experiment.id, "finished")
+        return self
+
+    def _evaluate(self, arch: Arch) -> Result:
+        started = time.time()
+        future = self.executor.submit(self.components.estimator.evaluate, arch, self.config.fidelity)
+        try:
+            result = future.result()
+        except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the search
+            result = Result(arch, {}, time.time() - started, self.config.fidelity, "failed", f"{type(exc).__name__}: {exc}")
+        self._started = started
+        return result
+
+    def _record(self, result: Result) -> None:
+        trial = TrialRecord(len(self.trials), dict(result.arch), result.fidelity, result.status,
+                            dict(result.metrics), float(result.cost_seconds), result.error, self._started, time.time())
+        self.trials.append(trial)
+        self.cost_spent += trial.cost
+        checkpoint = None
+        if self.store.persistent:
+            checkpoint = StrategyCheckpoint(len(self.trials), self.cost_spent, self.components.strategy.state_dict())
+        self.store.record_trial(self.experiment.id, trial, checkpoint)
+        objective = self.components.objectives[0]
+        if trial.status == "ok" and (self._best is None or objective.better(
+                trial.metrics.get(objective.metric, math.nan), self._best.metrics[objective.metric])):
+            self._best = trial
+
+    # -- results ------------------------------------------------------------------------------
+    @property
+    def best(self) -> TrialRecord | None:
+        return self._best
+
+    def progress(self) -> Progress:
+        best = self._best.metrics[self.components.objectives[0].metric] if self._best else math.nan
+        failed = sum(t.status == "failed" for t in self.trials)
+        return Progress(len(self.trials), self.cost_spent, failed, best, self.config.budget_seconds,
+                        self.config.max_trials)
+
+    def reported_value(self) -> float:
+        """The report metric (e.g. 200-epoch test accuracy) of the best arch by the objective."""
+        if self._best is None:
+            return math.nan
+        return float(self._best.metrics.get(self.components.report.metric, math.nan))

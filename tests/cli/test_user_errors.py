@@ -1,0 +1,116 @@
+"""Every user error: one line on stderr, exit code 2, no traceback, the store file unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from archsearch.cli.main import main
+
+RESNET_CELL = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    path = tmp_path / "runs.db"
+    assert main(["search", "--max-trials", "5", "--store", str(path), "--name", "kept", "--quiet"]) == 0
+    return path
+
+
+def unwritable_folder(tmp_path: Path) -> Path:
+    if os.geteuid() == 0:  # root writes anywhere on a normal file system; /proc refuses everyone
+        return Path("/proc")
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
+CASES = {
+    "unknown space": ["search", "--space", "nope"],
+    "unknown strategy": ["search", "--strategy", "nope"],
+    "unknown benchmark": ["search", "--benchmark", "nope"],
+    "unknown dataset": ["search", "--dataset", "mnist"],
+    "bad fidelity": ["search", "--fidelity", "50"],
+    "zero budget": ["search", "--budget-seconds", "0"],
+    "negative budget": ["search", "--budget-seconds", "-5"],
+    "zero trials": ["search", "--max-trials", "0"],
+    "unknown --set key": ["search", "--set", "colour=red"],
+    "unknown strategy option": ["search", "--set", "strategy.colour=red"],
+    "bad strategy option": ["search", "--set", "strategy.population_size=0"],
+    "malformed --set": ["search", "--set", "novalue"],
+    "existing name": ["search", "--name", "kept"],
+    "missing config file": ["search", "--config", "/nonexistent/exp.yaml"],
+    "unknown flag": ["search", "--colour", "red"],
+    "resume unknown name": ["resume", "ghost"],
+    "show unknown name": ["show", "ghost"],
+}
+EXPECTED = {
+    "unknown space": "unknown space 'nope'", "unknown strategy": "unknown strategy 'nope'",
+    "unknown benchmark": "unknown benchmark 'nope'", "unknown dataset": "mnist", "bad fidelity": "fidelity",
+    "zero budget": "budget_seconds must be positive", "negative budget": "budget_seconds must be positive",
+    "zero trials": "max_trials must be at least 1", "unknown --set key": "unknown config key 'colour'",
+    "unknown strategy option": "unknown option strategy.colour", "bad strategy option": "population_size",
+    "malformed --set": "key=value", "existing name": "already exists", "missing config file": "config file not found",
+    "unknown flag": "unrecognized arguments", "resume unknown name": "no experiment named 'ghost'",
+    "show unknown name": "no experiment named 'ghost'",
+}
+STORELESS = {
+    "malformed arch": (["evaluate", "|nor_conv_3x3~0|+|bogus~0|"], "malformed NB201 arch string"),
+    "unknown op": (["evaluate", RESNET_CELL.replace("none", "conv9x9", 1)], "unknown NB201 op 'conv9x9'"),
+    "wrong node input": (["evaluate", RESNET_CELL.replace("none~0", "none~1")], "malformed NB201 arch string"),
+    "compare zero seeds": (["compare", "--seeds", "0"], "--seeds must be at least 1"),
+    "compare unknown strategy": (["compare", "--strategies", "random,nope"], "unknown strategy 'nope'"),
+}
+
+
+def run_cli(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's own errors exit through SystemExit
+        return int(exc.code)
+
+
+def assert_one_line_error(code: int, err: str, expected: str) -> None:
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert expected in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_user_error_is_one_line_exit_2_store_unchanged(case: str, store: Path, capsys: pytest.CaptureFixture) -> None:
+    before = digest(store)
+    capsys.readouterr()
+    code = run_cli(CASES[case] + ["--store", str(store)])
+    assert_one_line_error(code, capsys.readouterr().err, EXPECTED[case])
+    assert digest(store) == before
+
+
+@pytest.mark.parametrize("case", STORELESS, ids=list(STORELESS))
+def test_user_error_without_store(case: str, capsys: pytest.CaptureFixture) -> None:
+    argv, expected = STORELESS[case]
+    code = run_cli(argv)
+    assert_one_line_error(code, capsys.readouterr().err, expected)
+
+
+def test_store_in_missing_or_unwritable_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for path in (tmp_path / "missing" / "runs.db", unwritable_folder(tmp_path) / "runs.db"):
+        assert_one_line_error(run_cli(["search", "--max-trials", "2", "--store", str(path), "--quiet"]),
+                              capsys.readouterr().err, "store")
+        assert not path.exists()
+
+
+def test_store_that_is_not_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "thesis.db"
+    path.write_text("chapter 1\n" * 100)
+    before = digest(path)
+    for argv in (["search", "--max-trials", "2"], ["resume", "demo"], ["show", "demo"]):
+        assert_one_line_error(run_cli(argv + ["--store", str(path)]), capsys.readouterr().err, "not an archsearch store")
+    assert digest(path) == before

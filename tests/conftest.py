@@ -1,0 +1,53 @@
+"""Shared fixtures: a test-only space with Integer dims and a constraint, and a synthetic objective."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+
+from archsearch.core.arch import Arch
+from archsearch.core.dims import Categorical, Dim, Integer
+from archsearch.core.registry import SPACES
+from archsearch.core.result import Result
+from archsearch.core.space import SearchSpace
+
+
+class MixedSpace(SearchSpace):
+    """Categorical and Integer dims (one wide enough for the ordinal encoding) and a constraint."""
+
+    name = "mixed-test"
+
+    def dims(self) -> dict[str, Dim]:
+        return {"op": Categorical(["conv", "pool", "skip"]), "depth": Integer(1, 6),
+                "width": Integer(8, 64), "flag": Categorical([True, False])}
+
+    def is_valid(self, arch: Any) -> bool:
+        # constraint: a 'skip' layer cannot be deeper than 4
+        return super().is_valid(arch) and not (arch["op"] == "skip" and arch["depth"] > 4)
+
+
+def all_spaces() -> list[SearchSpace]:
+    return [SPACES.create(name) for name in SPACES.names()] + [MixedSpace()]
+
+
+def synthetic_result(space: SearchSpace, arch: Arch) -> Result:
+    """A deterministic fake evaluation: valid_acc grows with the encoded index vector."""
+    score = float(space.encode(arch, "index").sum())
+    return Result(arch, {"valid_acc": score, "final_test_acc": score / 2}, cost_seconds=1.0, fidelity=1)
+
+
+def json_round_trip(state: dict) -> dict:
+    return json.loads(json.dumps(state))
+
+
+@pytest.fixture(params=all_spaces(), ids=lambda s: s.name)
+def space(request: pytest.FixtureRequest) -> SearchSpace:
+    return request.param
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
