@@ -1,0 +1,101 @@
+"""The study loop: budgets, best-so-far, failures, and resume equal to an uninterrupted run."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from archsearch.config import StudyConfig
+from archsearch.core.registry import STRATEGIES
+from archsearch.store.memory import InMemoryStore
+from archsearch.store.sqlite import SQLiteStore
+from archsearch.study import Progress, Study, best_trial
+
+
+def config(**overrides: object) -> StudyConfig:
+    cfg = StudyConfig.from_mapping({"name": "t", **overrides})
+    cfg.finish_budget()
+    return cfg
+
+
+def history(study_or_trials) -> list[tuple]:  # type: ignore[no-untyped-def]
+    trials = study_or_trials.trials if hasattr(study_or_trials, "trials") else study_or_trials
+    return [(t.number, t.arch, t.metrics, t.cost, t.status) for t in trials]
+
+
+def test_time_budget_stops_after_the_trial_that_crosses_it() -> None:
+    study = Study.create(config(budget_seconds=3000), InMemoryStore()).run()
+    costs = [t.cost for t in study.trials]
+    assert sum(costs) >= 3000 > sum(costs[:-1])
+    assert all(t.fidelity == 12 for t in study.trials)
+
+
+def test_max_trials_without_time_budget() -> None:
+    study = Study.create(config(max_trials=17), InMemoryStore()).run()
+    assert len(study.trials) == 17 and study.config.budget_seconds is None
+
+
+def test_best_is_the_best_objective_and_reports_the_200_epoch_test() -> None:
+    study = Study.create(config(max_trials=40), InMemoryStore()).run()
+    best = best_trial(study.trials, study.components.objectives[0])
+    assert best is study.best
+    assert best.metrics["valid_acc"] == max(t.metrics["valid_acc"] for t in study.trials)
+    assert study.reported_value() == best.metrics["final_test_acc"]
+
+
+def test_minimised_objective() -> None:
+    study = Study.create(config(max_trials=30, objective="train_seconds:min"), InMemoryStore()).run()
+    assert study.best.metrics["train_seconds"] == min(t.metrics["train_seconds"] for t in study.trials)
+
+
+def test_a_raising_estimator_fails_the_trial_and_the_search_goes_on() -> None:
+    study = Study.create(config(max_trials=10), InMemoryStore())
+    real = study.components.estimator.evaluate
+    calls = {"n": 0}
+
+    def flaky(arch, fidelity):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:
+            raise RuntimeError("CUDA out of memory (simulated)")
+        return real(arch, fidelity)
+
+    study.components.estimator.evaluate = flaky  # type: ignore[method-assign]
+    study.run()
+    statuses = [t.status for t in study.trials]
+    assert len(statuses) == 10 and statuses.count("failed") == 3
+    assert "out of memory" in study.trials[2].error
+    assert study.progress().failed == 3
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES.names())
+def test_resume_after_interruption_equals_uninterrupted_run(strategy: str, tmp_path: Path) -> None:
+    reference = Study.create(config(strategy=strategy, max_trials=60, seed=11), InMemoryStore()).run()
+
+    store = SQLiteStore(tmp_path / "runs.db")
+    interrupted = Study.create(config(strategy=strategy, max_trials=60, seed=11), store)
+
+    def stop_after_23(progress: Progress) -> None:
+        if progress.trials == 23:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.run(on_trial=stop_after_23)
+    store.close()
+
+    store = SQLiteStore(tmp_path / "runs.db", create=False)
+    resumed = Study.resume("t", store)
+    assert len(resumed.trials) == 23
+    resumed.run()
+    assert history(resumed) == history(reference)
+    assert history(store.trials(resumed.experiment.id)) == history(reference)
+    assert store.get_experiment("t").status == "finished"
+
+
+def test_progress_reports_best_so_far() -> None:
+    seen: list[Progress] = []
+    Study.create(config(max_trials=12), InMemoryStore()).run(on_trial=seen.append)
+    assert [p.trials for p in seen] == list(range(1, 13))
+    best = [p.best_value for p in seen]
+    assert all(b2 >= b1 for b1, b2 in zip(best, best[1:])) and not math.isnan(best[-1])
