@@ -1,0 +1,1 @@
+"""Network building blocks: named primitives (:mod:`.ops`) and cell-based networks (:mod:`.cells`)."""
