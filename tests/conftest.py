@@ -33,10 +33,11 @@ def all_spaces() -> list[SearchSpace]:
     return [SPACES.create(name) for name in SPACES.names()] + [MixedSpace()]
 
 
-def synthetic_result(space: SearchSpace, arch: Arch) -> Result:
-    """A deterministic fake evaluation: valid_acc grows with the encoded index vector."""
-    score = float(space.encode(arch, "index").sum())
-    return Result(arch, {"valid_acc": score, "final_test_acc": score / 2}, cost_seconds=1.0, fidelity=1)
+def synthetic_result(space: SearchSpace, arch: Arch, fidelity: float | None = None) -> Result:
+    """A deterministic fake evaluation: valid_acc grows with the encoded index vector (and the fidelity)."""
+    fidelity = 1.0 if fidelity is None else fidelity
+    score = float(space.encode(arch, "index").sum()) + fidelity / 10
+    return Result(arch, {"valid_acc": score, "final_test_acc": score / 2}, cost_seconds=fidelity, fidelity=fidelity)
 
 
 def json_round_trip(state: dict) -> dict:

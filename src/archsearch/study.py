@@ -18,14 +18,13 @@ from typing import Any
 import numpy as np
 
 from archsearch.config import StudyConfig, check_options
-from archsearch.core.arch import Arch
 from archsearch.core.errors import UserError
 from archsearch.core.estimator import Estimator
 from archsearch.core.objectives import Objective
 from archsearch.core.registry import BENCHMARKS, ESTIMATORS, SPACES, STRATEGIES
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
-from archsearch.core.strategy import Strategy
+from archsearch.core.strategy import Strategy, TrialRequest
 from archsearch.execution.serial import SerialExecutor
 from archsearch.store.base import ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
 
@@ -39,6 +38,10 @@ class Components:
     estimator: Estimator
     objectives: list[Objective]
     report: Objective
+    fidelities: tuple[float, ...] = ()  # the ladder offered to multi-fidelity strategies
+
+    def bind_strategy(self, seed: int) -> None:
+        self.strategy.bind(self.space, self.objectives, np.random.default_rng(seed), self.fidelities)
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,18 @@ def build_components(config: StudyConfig) -> Components:
     estimator = _create_estimator(config, space)
     objectives, report = config.objectives(), Objective.parse(config.report)
     _check_metrics(estimator, config.fidelity, objectives, report)
-    return Components(space, strategy, estimator, objectives, report)
+    return Components(space, strategy, estimator, objectives, report, _fidelity_ladder(estimator, objectives))
+
+
+def _fidelity_ladder(estimator: Estimator, objectives: Sequence[Objective]) -> tuple[float, ...]:
+    """The estimator's fidelities at which every objective metric is available."""
+    metric_names = getattr(estimator, "metric_names", None)
+    ladder = []
+    for fidelity in estimator.fidelities():
+        available = metric_names(fidelity) if metric_names else estimator.metrics()
+        if all(o.metric in available for o in objectives):
+            ladder.append(float(fidelity))
+    return tuple(sorted(ladder))
 
 
 def _create_estimator(config: StudyConfig, space: SearchSpace) -> Estimator:
@@ -116,7 +130,7 @@ class Study:
     def create(cls, config: StudyConfig, store: Store, executor: Any = None) -> "Study":
         components = build_components(config)  # every user error surfaces before the store is touched
         experiment = store.create_experiment(config.name, config.to_dict(), config.seed)
-        components.strategy.bind(components.space, components.objectives, np.random.default_rng(config.seed))
+        components.bind_strategy(config.seed)
         return cls(store, experiment, config, components, executor)
 
     @classmethod
@@ -124,7 +138,7 @@ class Study:
         experiment = store.get_experiment(name)
         config = StudyConfig.from_mapping(experiment.config)
         components = build_components(config)
-        components.strategy.bind(components.space, components.objectives, np.random.default_rng(config.seed))
+        components.bind_strategy(config.seed)
         study = cls(store, experiment, config, components, executor)
         checkpoint = store.checkpoint(experiment.id)
         if checkpoint is not None:
@@ -149,8 +163,8 @@ class Study:
         """Run until the budget (simulated seconds and/or trials) is spent."""
         strategy = self.components.strategy
         while not self.done():
-            (arch,) = strategy.ask(1)
-            result = self._evaluate(arch)
+            (request,) = strategy.ask_trials(1)
+            result = self._evaluate(request)
             strategy.tell([result])
             self._record(result)
             if on_trial is not None:
@@ -158,13 +172,14 @@ class Study:
         self.store.set_status(self.experiment.id, "finished")
         return self
 
-    def _evaluate(self, arch: Arch) -> Result:
+    def _evaluate(self, request: TrialRequest) -> Result:
         started = time.time()
-        future = self.executor.submit(self.components.estimator.evaluate, arch, self.config.fidelity)
+        fidelity = self.config.fidelity if request.fidelity is None else request.fidelity
+        future = self.executor.submit(self.components.estimator.evaluate, request.arch, fidelity)
         try:
             result = future.result()
         except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the search
-            result = Result(arch, {}, time.time() - started, self.config.fidelity, "failed", f"{type(exc).__name__}: {exc}")
+            result = Result(request.arch, {}, time.time() - started, fidelity, "failed", f"{type(exc).__name__}: {exc}")
         self._started = started
         return result
 

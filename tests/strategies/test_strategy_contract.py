@@ -14,20 +14,21 @@ from archsearch.core.strategy import Strategy
 from tests.conftest import json_round_trip, synthetic_result
 
 OBJECTIVES = [Objective("valid_acc", "max")]
+FIDELITIES = (1.0, 3.0, 9.0)  # a ladder for multi-fidelity strategies; single-fidelity ones ignore it
 
 
 def make(name: str, space: SearchSpace, seed: int) -> Strategy:
     strategy = STRATEGIES.create(name)
-    strategy.bind(space, OBJECTIVES, np.random.default_rng(seed))
+    strategy.bind(space, OBJECTIVES, np.random.default_rng(seed), FIDELITIES)
     return strategy
 
 
-def drive(strategy: Strategy, space: SearchSpace, steps: int) -> list[Arch]:
+def drive(strategy: Strategy, space: SearchSpace, steps: int) -> list[tuple[Arch, float | None]]:
     asked = []
     for _ in range(steps):
-        archs = strategy.ask(1)
-        asked.extend(archs)
-        strategy.tell([synthetic_result(space, a) for a in archs])
+        requests = strategy.ask_trials(1)
+        asked.extend((r.arch, r.fidelity) for r in requests)
+        strategy.tell([synthetic_result(space, r.arch, r.fidelity) for r in requests])
     return asked
 
 
@@ -37,9 +38,10 @@ def strategy_name(request: pytest.FixtureRequest) -> str:
 
 
 def test_asks_are_valid_archs(strategy_name: str, space: SearchSpace) -> None:
-    archs = drive(make(strategy_name, space, 0), space, 40)
-    assert len(archs) == 40
-    assert all(space.is_valid(a) for a in archs)
+    asked = drive(make(strategy_name, space, 0), space, 40)
+    assert len(asked) == 40
+    assert all(space.is_valid(a) for a, _ in asked)
+    assert all(f is None or f in FIDELITIES for _, f in asked)
 
 
 def test_same_seed_same_asks(strategy_name: str, space: SearchSpace) -> None:
@@ -62,4 +64,4 @@ def test_batch_asks_and_failed_results(strategy_name: str, space: SearchSpace) -
     assert len(archs) == 7 and all(space.is_valid(a) for a in archs)
     strategy.tell([Result(a, {}, 1.0, None, "failed", "boom") for a in archs[:3]])
     strategy.tell([synthetic_result(space, a) for a in archs[3:]])
-    assert all(space.is_valid(a) for a in drive(strategy, space, 10))
+    assert all(space.is_valid(a) for a, _ in drive(strategy, space, 10))

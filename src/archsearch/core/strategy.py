@@ -1,7 +1,10 @@
 """Strategy: the outer loop. It sees only ``Arch``es and ``Result``s, never networks or tables.
 
-Life cycle (Optuna-like, ask/tell): ``bind(space, objectives, rng)`` once, then any number of
-``ask(n)`` / ``tell(results)``. ``state_dict()`` returns JSON-serialisable state that includes the
+Life cycle (Optuna-like, ask/tell): ``bind(space, objectives, rng, fidelities)`` once, then any number
+of ``ask(n)`` / ``tell(results)``. The study calls ``ask_trials(n)``, which pairs each arch with the
+fidelity to evaluate it at; single-fidelity strategies only implement ``ask`` (fidelity ``None``: the
+study's default), multi-fidelity ones (Hyperband, BOHB) override ``ask_trials`` and read the ladder
+``self.fidelities`` the study offers (ascending; empty when the estimator accepts any fidelity). ``state_dict()`` returns JSON-serialisable state that includes the
 random generator, so that ``load_state_dict`` after a crash continues the very same sequence.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,6 +25,14 @@ from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
 
 
+@dataclass(frozen=True)
+class TrialRequest:
+    """One trial to run: an architecture and its fidelity (``None``: the study's default)."""
+
+    arch: Arch
+    fidelity: float | None = None
+
+
 class Strategy(ABC):
     """Base class of every search strategy."""
 
@@ -30,14 +42,17 @@ class Strategy(ABC):
     space: SearchSpace
     objectives: tuple[Objective, ...]
     rng: np.random.Generator
+    fidelities: tuple[float, ...] = ()
 
-    def bind(self, space: SearchSpace, objectives: Sequence[Objective], rng: np.random.Generator) -> None:
+    def bind(self, space: SearchSpace, objectives: Sequence[Objective], rng: np.random.Generator,
+             fidelities: Sequence[float] = ()) -> None:
         missing = [need for need in self.requires if not hasattr(space, need)]
         if missing:
             raise UserError(f"strategy {self.name!r} needs a space with {missing}; space {space.name!r} has none")
         if not objectives:
             raise UserError(f"strategy {self.name!r} needs at least one objective")
         self.space, self.objectives, self.rng = space, tuple(objectives), rng
+        self.fidelities = tuple(sorted(fidelities))
         self.setup()
 
     def setup(self) -> None:
@@ -46,6 +61,10 @@ class Strategy(ABC):
     @abstractmethod
     def ask(self, n: int = 1) -> list[Arch]:
         """The next ``n`` architectures to evaluate."""
+
+    def ask_trials(self, n: int = 1) -> list[TrialRequest]:
+        """The next ``n`` trials; by default ``ask(n)`` at the study's default fidelity."""
+        return [TrialRequest(arch) for arch in self.ask(n)]
 
     @abstractmethod
     def tell(self, results: Sequence[Result]) -> None:
