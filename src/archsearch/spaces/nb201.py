@@ -112,19 +112,22 @@ def _paths_to_output() -> list[tuple[int, ...]]:
 
 
 _PATHS = _paths_to_output()
-_PATH_OFFSETS = np.cumsum([0] + [len(OPS) ** len(p) for p in _PATHS])
+_LIVE_OPS = tuple(i for i, op in enumerate(OPS) if op != "none")  # a path through 'none' carries nothing
+_PATH_OFFSETS = np.cumsum([0] + [len(_LIVE_OPS) ** len(p) for p in _PATHS])
 
 
 def _path_encoding(op_indices: tuple[int, ...]) -> np.ndarray:
-    """A bit per (path, op labelling); paths through a ``none`` edge are absent."""
-    none = OPS.index("none")
+    """One bit per (path, op labelling) over the 4 live ops: 4 + 16 + 16 + 64 = 100 bits.
+
+    Paths through a ``none`` edge are absent, so cells that differ only in dead edges encode alike.
+    """
     out = np.zeros(int(_PATH_OFFSETS[-1]), dtype=np.float32)
     for p, path in enumerate(_PATHS):
         ops = [op_indices[e] for e in path]
-        if none in ops:
+        if any(op not in _LIVE_OPS for op in ops):
             continue
         code = 0
         for op in ops:
-            code = code * len(OPS) + op
+            code = code * len(_LIVE_OPS) + _LIVE_OPS.index(op)
         out[_PATH_OFFSETS[p] + code] = 1.0
     return out

@@ -1,0 +1,151 @@
+"""BANANAS — White, Neiswanger & Savani, "BANANAS: Bayesian Optimization with Neural Architectures
+for Neural Architecture Search", AAAI 2021.
+
+Settings from the paper: ``initial_samples`` = 10 random archs; then, per iteration, an ensemble of 5
+MLPs (:mod:`archsearch.strategies.predictor`) is fitted on the path encoding (``space.encode(arch,
+"path")``; spaces without one use the one-hot encoding), 100 candidates are made by mutating the best
+archs so far, and the ``batch_size`` = 10 candidates with the highest acquisition are evaluated next.
+Acquisition: independent Thompson sampling (``its``, the paper's choice: one draw per candidate from a
+normal with the ensemble's mean and spread) or ``ucb`` (mean + ``ucb_beta`` x spread).
+No arch is evaluated twice. The predictor is refitted from scratch each iteration with a seed drawn
+from the strategy's RNG, so the state (history, queue, RNG) reproduces it exactly after a resume.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from archsearch.core.arch import Arch
+from archsearch.core.errors import UserError
+from archsearch.core.result import Result
+from archsearch.core.strategy import Strategy
+from archsearch.strategies.predictor import MLPEnsemble, PredictorSettings
+
+# -- defaults (White et al. 2021) ---------------------------------------------------------------
+INITIAL_SAMPLES = 10
+BATCH_SIZE = 10
+CANDIDATES = 100
+MUTATION_PARENTS = 10
+ACQUISITIONS = ("its", "ucb")
+MAX_TRIES_PER_CANDIDATE = 20
+
+
+class Bananas(Strategy):
+    """Predictor-guided Bayesian optimisation with a neural ensemble and path encodings."""
+
+    name = "bananas"
+
+    def __init__(self, initial_samples: int = INITIAL_SAMPLES, batch_size: int = BATCH_SIZE,
+                 candidates: int = CANDIDATES, mutation_parents: int = MUTATION_PARENTS,
+                 acquisition: str = "its", ucb_beta: float = 2.0, encoding: str = "auto",
+                 members: int = 5, epochs: int = 200) -> None:
+        for option, value in (("initial_samples", initial_samples), ("batch_size", batch_size),
+                              ("candidates", candidates), ("mutation_parents", mutation_parents),
+                              ("members", members), ("epochs", epochs)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise UserError(f"bananas: {option} must be a positive integer, got {value!r}")
+        if acquisition not in ACQUISITIONS:
+            raise UserError(f"bananas: acquisition must be one of {', '.join(ACQUISITIONS)}, got {acquisition!r}")
+        self.initial_samples, self.batch_size, self.candidates = initial_samples, batch_size, candidates
+        self.mutation_parents, self.acquisition, self.ucb_beta = mutation_parents, acquisition, float(ucb_beta)
+        self.encoding = encoding
+        self.predictor_settings = PredictorSettings(members=members, epochs=epochs)
+        self._history: dict[Arch, float] = {}
+        self._pending: list[Arch] = []
+        self._queue: list[Arch] = []
+
+    def setup(self) -> None:
+        if self.encoding == "auto":
+            probe = self.space.sample(np.random.default_rng(0))
+            try:
+                self.space.encode(probe, "path")
+                self.encoding = "path"
+            except ValueError:
+                self.encoding = "onehot"
+        else:
+            try:
+                self.space.encode(self.space.sample(np.random.default_rng(0)), self.encoding)
+            except ValueError as exc:
+                raise UserError(f"bananas: {exc}") from None
+
+    # -- ask ------------------------------------------------------------------------------------
+    def ask(self, n: int = 1) -> list[Arch]:
+        archs = []
+        for _ in range(n):
+            if not self._queue:
+                self._queue = self._next_batch()
+            archs.append(self._queue.pop(0))
+        self._pending.extend(archs)
+        return archs
+
+    def _seen(self, arch: Arch) -> bool:
+        return arch in self._history or arch in self._pending or arch in self._queue
+
+    def _next_batch(self) -> list[Arch]:
+        told = [a for a, s in self._history.items() if math.isfinite(s)]
+        if len(self._history) + len(self._pending) < self.initial_samples or len(told) < 2:
+            return [self._random_unseen()]
+        candidates = self._mutated_candidates(told)
+        if not candidates:
+            return [self._random_unseen()]
+        values = self._acquisition(told, candidates)
+        order = np.argsort(-values, kind="stable")[: self.batch_size]
+        return [candidates[i] for i in order]
+
+    def _random_unseen(self) -> Arch:
+        arch = self.space.sample(self.rng)
+        for _ in range(MAX_TRIES_PER_CANDIDATE * 50):
+            if not self._seen(arch):
+                break
+            arch = self.space.sample(self.rng)
+        return arch
+
+    def _mutated_candidates(self, told: list[Arch]) -> list[Arch]:
+        parents = sorted(told, key=lambda a: -self._history[a])[: self.mutation_parents]
+        out: list[Arch] = []
+        chosen: set[Arch] = set()
+        for i in range(self.candidates * MAX_TRIES_PER_CANDIDATE):
+            if len(out) == self.candidates:
+                break
+            child = self.space.mutate(parents[i % len(parents)], self.rng)
+            if child not in chosen and not self._seen(child):
+                chosen.add(child)
+                out.append(child)
+        return out
+
+    def _acquisition(self, told: list[Arch], candidates: list[Arch]) -> np.ndarray:
+        x = np.stack([self.space.encode(a, self.encoding) for a in told])
+        y = np.array([self._history[a] for a in told])
+        seed = int(self.rng.integers(2**63 - 1))
+        predictions = MLPEnsemble(self.predictor_settings).fit(x, y, seed).predict(
+            np.stack([self.space.encode(a, self.encoding) for a in candidates]))  # (members, candidates)
+        mean, spread = predictions.mean(axis=0), predictions.std(axis=0)
+        if self.acquisition == "ucb":
+            return mean + self.ucb_beta * spread
+        return self.rng.normal(mean, spread)  # independent Thompson sampling
+
+    # -- tell -----------------------------------------------------------------------------------
+    def tell(self, results: Sequence[Result]) -> None:
+        for result in results:
+            if result.arch in self._pending:
+                self._pending.remove(result.arch)
+            self._history[result.arch] = self.score(result)
+
+    # -- state ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state.update({"history": [[dict(a), s] for a, s in self._history.items()],
+                      "pending": [dict(a) for a in self._pending], "queue": [dict(a) for a in self._queue],
+                      "encoding": self.encoding})
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._history = {Arch(a): float(s) for a, s in state["history"]}
+        self._pending = [Arch(a) for a in state["pending"]]
+        self._queue = [Arch(a) for a in state["queue"]]
+        self.encoding = state["encoding"]

@@ -1,0 +1,121 @@
+"""Local search — iterated first-improvement hill climbing over ``space.neighbours()`` with random
+restarts, as in White, Nolen, Loni, ..., "Local Search is State of the Art for Neural Architecture
+Search Benchmarks" (AutoML workshop 2020 / NASLib's LS).
+
+Start: evaluate ``initial_samples`` random archs and climb from the best. Climb: evaluate the current
+arch's neighbours in random order and move to the first one that is better (first improvement); a
+neighbour already evaluated is judged from its stored score at no cost. When every neighbour is
+evaluated and none is better, the current arch is a local optimum: restart from
+``restart_samples`` new random archs. No arch is evaluated twice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from archsearch.core.arch import Arch
+from archsearch.core.errors import UserError
+from archsearch.core.result import Result
+from archsearch.core.strategy import Strategy
+
+# -- defaults ---------------------------------------------------------------------------------
+INITIAL_SAMPLES = 10  # random archs before the first climb (NASLib LS: num_init)
+RESTART_SAMPLES = 10  # random archs before each climb after a local optimum
+MAX_UNSEEN_TRIES = 1000
+
+
+class LocalSearch(Strategy):
+    """First-improvement hill climbing with random restarts."""
+
+    name = "local-search"
+
+    def __init__(self, initial_samples: int = INITIAL_SAMPLES, restart_samples: int = RESTART_SAMPLES) -> None:
+        for option, value in (("initial_samples", initial_samples), ("restart_samples", restart_samples)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise UserError(f"local-search: {option} must be a positive integer, got {value!r}")
+        self.initial_samples, self.restart_samples = initial_samples, restart_samples
+        self._scores: dict[Arch, float] = {}  # evaluated (told) archs
+        self._pending: list[Arch] = []  # asked, not yet told
+        self._current: Arch | None = None
+        self._queue: list[Arch] = []  # unevaluated neighbours of the current arch, in visiting order
+        self._seeding: list[Arch] = []  # random archs of the current (re)start
+        self._to_seed = initial_samples
+
+    # -- ask ------------------------------------------------------------------------------------
+    def ask(self, n: int = 1) -> list[Arch]:
+        archs = [self._next() for _ in range(n)]
+        self._pending.extend(archs)
+        return archs
+
+    def _next(self) -> Arch:
+        if self._to_seed > 0 or self._current is None:
+            self._to_seed = max(0, self._to_seed - 1)
+            arch = self._unseen_sample()
+            self._seeding.append(arch)
+            return arch
+        while self._queue:
+            arch = self._queue.pop(0)
+            if arch not in self._scores and arch not in self._pending:
+                return arch
+        # neighbours exhausted while some are still being evaluated: explore at random meanwhile
+        return self._unseen_sample()
+
+    def _unseen_sample(self) -> Arch:
+        arch = self.space.sample(self.rng)
+        for _ in range(MAX_UNSEEN_TRIES):
+            if arch not in self._scores and arch not in self._pending:
+                break
+            arch = self.space.sample(self.rng)
+        return arch
+
+    # -- tell -----------------------------------------------------------------------------------
+    def tell(self, results: Sequence[Result]) -> None:
+        for result in results:
+            if result.arch in self._pending:
+                self._pending.remove(result.arch)
+            self._scores[result.arch] = self.score(result)
+            if self._current is not None and self._scores[result.arch] > self._scores[self._current]:
+                self._move_to(result.arch)  # first improvement
+        if self._current is None and self._to_seed == 0 and not any(a in self._pending for a in self._seeding):
+            self._move_to(max(self._seeding, key=lambda a: self._scores.get(a, -math.inf)))
+        if self._current is not None and not self._queue and not self._pending:
+            self._restart()  # a local optimum: every neighbour is evaluated and none is better
+
+    def _move_to(self, arch: Arch) -> None:
+        while True:
+            self._current, self._seeding = arch, []
+            neighbours = self.space.neighbours(arch)
+            order = self.rng.permutation(len(neighbours))
+            self._queue = [neighbours[i] for i in order if neighbours[i] not in self._scores]
+            known = [n for n in neighbours if n in self._scores and self._scores[n] > self._scores.get(arch, -math.inf)]
+            if not known:
+                return
+            arch = known[0]  # an already-evaluated better neighbour: move on at no cost
+
+    def _restart(self) -> None:
+        self._current, self._queue, self._seeding = None, [], []
+        self._to_seed = self.restart_samples
+
+    # -- state ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state.update({
+            "scores": [[dict(a), s] for a, s in self._scores.items()],
+            "pending": [dict(a) for a in self._pending],
+            "current": None if self._current is None else dict(self._current),
+            "queue": [dict(a) for a in self._queue],
+            "seeding": [dict(a) for a in self._seeding],
+            "to_seed": self._to_seed,
+        })
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._scores = {Arch(a): float(s) for a, s in state["scores"]}
+        self._pending = [Arch(a) for a in state["pending"]]
+        self._current = None if state["current"] is None else Arch(state["current"])
+        self._queue = [Arch(a) for a in state["queue"]]
+        self._seeding = [Arch(a) for a in state["seeding"]]
+        self._to_seed = int(state["to_seed"])
