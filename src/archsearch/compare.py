@@ -1,39 +1,158 @@
 """Comparing strategies over many seeds under one protocol (e.g. the NAS-Bench-201 paper's:
 12-epoch validation accuracy as the objective, 12,000 simulated seconds on CIFAR-10, the 200-epoch
-test accuracy of the best arch reported). Runs in memory: nothing is stored.
+test accuracy of the best arch reported; Dong & Yang, ICLR 2020, Table 5). Runs in memory: nothing
+is stored.
+
+Each run also records its anytime trajectory: after every trial, the cumulative (simulated) cost and
+the reported metric of the best arch so far by the objective (the Study's own incremental best), which
+``archsearch.report.curves`` turns into anytime curves. Seeds may run in worker processes
+(``workers > 1``); every run depends only on its config and seed, so the results equal the serial ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 
 from archsearch.config import StudyConfig
+from archsearch.core.errors import UserError
+from archsearch.core.objectives import Objective
+from archsearch.core.registry import BENCHMARKS
 from archsearch.store.memory import InMemoryStore
-from archsearch.study import Study, build_components
+from archsearch.study import Progress, Study, build_components
 
 
-def run_seed(config: StudyConfig, seed: int) -> float:
-    """The reported metric of one in-memory search with ``seed``."""
+@dataclass(frozen=True)
+class SeedRun:
+    """One in-memory search: its reported value and its anytime trajectory (one entry per trial)."""
+
+    seed: int
+    final: float  # the reported metric of the best arch by the objective (nan without an ok trial)
+    cost: tuple[float, ...]  # cumulative (simulated) seconds after each trial, non-decreasing
+    reported: tuple[float, ...]  # reported metric of the best-so-far arch after each trial (nan before any ok)
+
+    @property
+    def trials(self) -> int:
+        return len(self.cost)
+
+    def trajectory(self) -> dict[str, list[float]]:
+        return {"cost": list(self.cost), "reported": list(self.reported)}
+
+
+def run_seed(config: StudyConfig, seed: int) -> SeedRun:
+    """One in-memory search of ``config`` with ``seed``, with its trajectory."""
     run_config = StudyConfig.from_mapping({**config.to_dict(), "seed": seed, "name": f"seed-{seed}"})
-    return Study.create(run_config, InMemoryStore()).run().reported_value()
+    study = Study.create(run_config, InMemoryStore())
+    cost: list[float] = []
+    reported: list[float] = []
+
+    def record(progress: Progress) -> None:
+        cost.append(float(progress.cost_spent))
+        reported.append(study.reported_value())  # the Study's incremental best, by the objective
+
+    study.run(on_trial=record)
+    return SeedRun(seed, study.reported_value(), tuple(cost), tuple(reported))
+
+
+def run_seed_from_mapping(config: dict[str, Any], seed: int) -> SeedRun:
+    """``run_seed`` for a worker process: the config travels as a plain dict (spawn-safe)."""
+    return run_seed(StudyConfig.from_mapping(config), seed)
 
 
 def compare_strategies(base: StudyConfig, strategies: Sequence[str], seeds: int,
-                       on_done: Callable[[str, int], None] | None = None) -> dict[str, Any]:
-    """``{"<strategy>": {"final_test": [...], "mean", "std"}}`` over seeds ``0 .. seeds-1``."""
-    results: dict[str, Any] = {}
-    for strategy in strategies:
+                       on_done: Callable[[str, int], None] | None = None, workers: int = 1) -> dict[str, Any]:
+    """Per strategy, over seeds ``0 .. seeds-1``: ``final_test`` (one value per seed, in seed order),
+    ``mean``, ``std`` (ddof=1), ``trials`` (mean trials per run), ``wall_seconds`` (of that strategy's
+    seeds) and ``trajectories`` (per seed ``{"cost": [...], "reported": [...]}``).
+
+    Every strategy is built (and a bad name or option raises ``UserError``) before any run starts.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UserError(f"workers must be an integer of at least 1, got {workers!r}")
+    if seeds < 1:
+        raise UserError(f"seeds must be at least 1, got {seeds}")
+    configs: dict[str, StudyConfig] = {}
+    for strategy in dict.fromkeys(strategies):
         config = StudyConfig.from_mapping({**base.to_dict(), "strategy": strategy})
         build_components(config)  # fail fast on a bad name or option
-        values = []
-        for seed in range(seeds):
-            values.append(run_seed(config, seed))
-            if on_done is not None:
-                on_done(strategy, seed)
-        array = np.asarray(values, dtype=float)
-        results[strategy] = {"final_test": values, "mean": float(array.mean()),
-                             "std": float(array.std(ddof=1)) if len(values) > 1 else 0.0}
+        configs[strategy] = config
+    results: dict[str, Any] = {}
+    with _SeedRunner(min(workers, seeds)) as runner:
+        for strategy, config in configs.items():
+            started = time.perf_counter()
+            runs = []
+            for run in runner.runs(config, range(seeds)):
+                runs.append(run)
+                if on_done is not None:
+                    on_done(strategy, run.seed)
+            results[strategy] = summarise(runs, time.perf_counter() - started)
     return results
+
+
+def summarise(runs: Sequence[SeedRun], wall_seconds: float) -> dict[str, Any]:
+    """The per-strategy summary of ``compare_strategies``."""
+    values = [run.final for run in runs]
+    array = np.asarray(values, dtype=float)
+    return {"final_test": values, "mean": float(array.mean()),
+            "std": float(array.std(ddof=1)) if len(values) > 1 else 0.0,
+            "trials": float(np.mean([run.trials for run in runs])), "wall_seconds": float(wall_seconds),
+            "trajectories": [run.trajectory() for run in runs]}
+
+
+def table_optimum(config: StudyConfig) -> float | None:
+    """The best value of the reported metric in the config's benchmark table (None without one)."""
+    if config.benchmark is None:
+        return None
+    table = BENCHMARKS.load(config.benchmark)()
+    column = getattr(table, "column", None)  # not part of the TabularBenchmark interface
+    if column is None:
+        return None
+    report = Objective.parse(config.report)
+    fidelity = config.fidelity if config.fidelity is not None else max(table.fidelities(config.dataset))
+    try:
+        values = np.asarray(column(config.dataset, int(fidelity), report.metric), dtype=float)
+    except UserError:
+        return None
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None
+    best = values.max() if report.direction == "max" else values.min()
+    return float(best) if math.isfinite(best) else None
+
+
+def _warm_up() -> None:
+    """Runs in a fresh worker: import what a run needs."""
+    import archsearch.study  # noqa: F401
+
+
+class _SeedRunner:
+    """Runs seeds serially, or in a spawn-context process pool when ``workers > 1`` (results in seed order)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "_SeedRunner":
+        if self.workers > 1:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            # start every worker now, so that the first strategy's wall time does not include the start-up
+            for future in [self._pool.submit(_warm_up) for _ in range(self.workers)]:
+                future.result()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def runs(self, config: StudyConfig, seeds: Sequence[int]) -> Iterator[SeedRun]:
+        if self._pool is None:
+            return (run_seed(config, seed) for seed in seeds)
+        return self._pool.map(run_seed_from_mapping, repeat(config.to_dict()), seeds)

@@ -128,9 +128,9 @@ class Study:
     # -- construction -------------------------------------------------------------------------
     @classmethod
     def create(cls, config: StudyConfig, store: Store, executor: Any = None) -> "Study":
-        components = build_components(config)  # every user error surfaces before the store is touched
+        components = build_components(config)
+        components.bind_strategy(config.seed)  # every user error surfaces before the store is touched
         experiment = store.create_experiment(config.name, config.to_dict(), config.seed)
-        components.bind_strategy(config.seed)
         return cls(store, experiment, config, components, executor)
 
     @classmethod

@@ -17,8 +17,12 @@ OBJECTIVES = [Objective("valid_acc", "max")]
 FIDELITIES = (1.0, 3.0, 9.0)  # a ladder for multi-fidelity strategies; single-fidelity ones ignore it
 
 
+# Tests use tiny predictors (timm-style: one test body, small settings); quality is measured in perf/.
+FAST_OPTIONS: dict[str, dict] = {"bananas": {"epochs": 15, "members": 3, "candidates": 30}}
+
+
 def make(name: str, space: SearchSpace, seed: int) -> Strategy:
-    strategy = STRATEGIES.create(name)
+    strategy = STRATEGIES.create(name, **FAST_OPTIONS.get(name, {}))
     strategy.bind(space, OBJECTIVES, np.random.default_rng(seed), FIDELITIES)
     return strategy
 

@@ -1,56 +1,160 @@
-"""``archsearch compare``: several strategies x many seeds under one protocol, summarised as JSON."""
+"""``archsearch compare``: several strategies x many seeds under one protocol, summarised as a table,
+JSON and an anytime plot."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from archsearch.cli.common import add_study_arguments, study_config
-from archsearch.compare import compare_strategies
+from archsearch.compare import compare_strategies, table_optimum
+from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
 
 EXAMPLE = ("example: archsearch compare --benchmark nb201 --dataset cifar10 --strategies random,regularized-evolution "
-           "--seeds 100 --fidelity 12 --budget-seconds 12000 --json out.json")
+           "--seeds 100 --fidelity 12 --budget-seconds 12000 --json out.json --plot curve.png --workers 4")
+PLOT_SUFFIXES = (".png", ".svg")
+PLAIN_INTERVAL_SECONDS = 10.0
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "compare", help="compare strategies over many seeds (in memory, nothing stored)",
         description="Run each strategy for seeds 0..N-1 under one protocol and report the mean and standard "
-                    "deviation (ddof=1) of the reported metric of each run's best arch.",
+                    "deviation (ddof=1) of the reported metric of each run's best arch, with an optional "
+                    "anytime plot (mean best-so-far with a 95%% band across seeds).",
         epilog=EXAMPLE)
     add_study_arguments(parser, skip=("--strategy", "--seed"))
     parser.add_argument("--strategies", default="random,regularized-evolution",
                         help="comma-separated strategy names (default: random,regularized-evolution)")
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (default 10)")
+    parser.add_argument("--workers", type=int, default=1, help="processes running seeds in parallel (default 1)")
     parser.add_argument("--json", dest="json_out", metavar="FILE", help="write the results as JSON to FILE")
+    parser.add_argument("--trajectories", action="store_true",
+                        help="include every run's anytime trajectory (cost, reported best-so-far) in --json")
+    parser.add_argument("--plot", metavar="FILE", help="write the anytime curves to FILE (.png or .svg)")
+    parser.add_argument("--plot-x", choices=("cost", "trials"), default="cost",
+                        help="x axis of --plot: simulated seconds or trials (default cost)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     config = study_config(args)
+    strategies = _check_arguments(args, config)
+    progress = _SeedProgress(len(strategies) * args.seeds, enabled=not args.quiet)
+    started = time.perf_counter()
+    try:
+        results = compare_strategies(config, strategies, args.seeds, on_done=progress, workers=args.workers)
+    finally:
+        progress.close()
+    elapsed = time.perf_counter() - started
+    _print_table(config, results, args.seeds)
+    print(f"({_plural(len(results), 'strategy', 'strategies')} x {_plural(args.seeds, 'seed')} in {elapsed:.1f} s "
+          f"wall clock, {_plural(args.workers, 'worker')})")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(_document(config, args, results), indent=1, allow_nan=False))
+        print(f"wrote {args.json_out}")
+    if args.plot:
+        from archsearch.report.curves import plot_anytime
+
+        objective = config.objectives()[0]
+        plot_anytime(results, args.plot, x=args.plot_x, optimum=table_optimum(config),
+                     ylabel=f"{config.report} of the best-so-far arch (by {objective})",
+                     title=f"{config.benchmark or config.space} {config.dataset}: mean and 95% band over "
+                           f"{args.seeds} seeds")
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
+
+
+def _check_arguments(args: argparse.Namespace, config: StudyConfig) -> list[str]:
+    """Every argument error as a UserError before anything runs; the strategy names in order."""
     if config.strategy_options:
         raise UserError("compare runs several strategies: strategy options (--set strategy.X) are not accepted")
     if args.seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {args.seeds}")
-    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    if args.workers < 1:
+        raise UserError(f"--workers must be at least 1, got {args.workers}")
+    strategies = list(dict.fromkeys(s.strip() for s in args.strategies.split(",") if s.strip()))
     if not strategies:
         raise UserError("--strategies needs at least one name")
     if args.json_out and not Path(args.json_out).resolve().parent.is_dir():
         raise UserError(f"folder for --json does not exist: {Path(args.json_out).parent}")
-    started = time.perf_counter()
-    results = compare_strategies(config, strategies, args.seeds)
-    elapsed = time.perf_counter() - started
+    if args.trajectories and not args.json_out:
+        raise UserError("--trajectories adds to the --json output: give --json FILE too")
+    if args.plot:
+        plot = Path(args.plot)
+        if plot.suffix.lower() not in PLOT_SUFFIXES:
+            raise UserError(f"--plot must end in .png or .svg, got {args.plot!r}")
+        if not plot.resolve().parent.is_dir():
+            raise UserError(f"folder for --plot does not exist: {plot.parent}")
+    return strategies
+
+
+def _document(config: StudyConfig, args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
+    kept = {name: {k: v for k, v in summary.items() if args.trajectories or k != "trajectories"}
+            for name, summary in results.items()}
     document = {"benchmark": config.benchmark, "dataset": config.dataset, "fidelity": config.fidelity,
                 "budget_seconds": config.budget_seconds, "max_trials": config.max_trials,
-                "objective": config.objective, "report": config.report, "seeds": args.seeds, "results": results}
-    print(f"{'strategy':28s} {config.report + ' (mean +- std)':>30s}   seeds")
+                "objective": config.objective, "report": config.report, "seeds": args.seeds,
+                "workers": args.workers, "results": kept}
+    return _finite_or_null(document)
+
+
+def _finite_or_null(value: Any) -> Any:
+    """NaN/inf (a run without an ok trial) become JSON null, so that the file is strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    return value
+
+
+def _print_table(config: StudyConfig, results: dict[str, Any], seeds: int) -> None:
+    print(f"{config.report} of each run's best arch by {config.objective}, over {_plural(seeds, 'seed')}:")
+    print(f"{'strategy':28s} {'mean +- std':>16s} {'min':>8s} {'max':>8s} {'trials/run':>11s} {'wall s':>8s}")
     for name, summary in results.items():
-        print(f"{name:28s} {summary['mean']:>20.2f} +- {summary['std']:<6.2f}   {args.seeds}")
-    print(f"({len(strategies)} strategies x {args.seeds} seeds in {elapsed:.1f} s wall clock)")
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(document, indent=1))
-        print(f"wrote {args.json_out}")
-    return 0
+        values = [v for v in summary["final_test"] if math.isfinite(v)]
+        low, high = (min(values), max(values)) if values else (math.nan, math.nan)
+        print(f"{name:28s} {summary['mean']:>7.2f} +- {summary['std']:<5.2f} {low:>8.2f} {high:>8.2f} "
+              f"{summary['trials']:>11.1f} {summary['wall_seconds']:>8.1f}")
+
+
+class _SeedProgress:
+    """Finished runs: a tqdm bar on a terminal, a plain line every few seconds otherwise (on stderr)."""
+
+    def __init__(self, total: int, enabled: bool = True) -> None:
+        self.total, self.enabled, self.done = total, enabled, 0
+        self._bar = None
+        self._tty = sys.stderr.isatty()
+        self._last_line = time.monotonic()
+
+    def __call__(self, strategy: str, seed: int) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        if self._tty:
+            if self._bar is None:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=self.total, desc="compare", unit="run", file=sys.stderr)
+            self._bar.set_postfix_str(f"{strategy} seed {seed}", refresh=False)
+            self._bar.update(1)
+        elif time.monotonic() - self._last_line >= PLAIN_INTERVAL_SECONDS:
+            self._last_line = time.monotonic()
+            print(f"[compare] {self.done}/{self.total} runs ({strategy} seed {seed})", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

@@ -6,6 +6,7 @@ Every ``UserError`` (and every argparse error) ends as one line on stderr and ex
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"archsearch: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:  # output piped into a pager or `head` that closed early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("archsearch: interrupted; finished trials are stored (continue with 'archsearch resume NAME')",
               file=sys.stderr)

@@ -7,6 +7,8 @@ import time
 
 from archsearch.cli.common import add_store_argument, add_study_arguments, open_store, study_config
 from archsearch.cli.report_run import run_study
+from archsearch.config import StudyConfig
+from archsearch.core.strategy import Strategy
 from archsearch.study import Study, build_components
 
 EXAMPLE = ("example: archsearch search --space nb201 --strategy regularized-evolution --benchmark nb201 "
@@ -36,15 +38,22 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args.store, create=True)
     try:
         study = Study.create(config, store)
-        print(f"search {config.name!r}: {config.strategy} on {config.space}"
-              f"{' / ' + config.benchmark if config.benchmark else ''} ({config.dataset}), "
-              f"fidelity {config.fidelity:g}, {_budget_text(config)}, seed {config.seed}")
+        print(f"search {config.name!r}: {config.strategy} on {config.space} "
+              f"({'benchmark ' + config.benchmark + ', ' if config.benchmark else ''}{config.dataset}), "
+              f"{_fidelity_text(study)}, {_budget_text(config)}, seed {config.seed}")
         return run_study(study, args.store, quiet=args.quiet)
     finally:
         store.close()
 
 
-def _budget_text(config) -> str:  # type: ignore[no-untyped-def]
+def _fidelity_text(study: Study) -> str:
+    strategy = study.components.strategy
+    if type(strategy).ask_trials is not Strategy.ask_trials and strategy.fidelities:  # multi-fidelity
+        return "fidelities " + ", ".join(f"{f:g}" for f in strategy.fidelities)
+    return f"fidelity {study.config.fidelity:g}" if study.config.fidelity is not None else "default fidelity"
+
+
+def _budget_text(config: StudyConfig) -> str:
     parts = []
     if config.budget_seconds is not None:
         parts.append(f"budget {config.budget_seconds:,.0f} s")

@@ -78,6 +78,13 @@ STRATEGIES.register("random", "archsearch.strategies.random:RandomSearch",
                     "random search: uniform samples from the space (Bergstra & Bengio 2012; Li & Talwalkar 2019)")
 STRATEGIES.register("regularized-evolution", "archsearch.strategies.evolution:RegularizedEvolution",
                     "regularized (aging) evolution: tournament, one-dim mutation, remove oldest (Real et al. 2019)")
+STRATEGIES.register("reinforce", "archsearch.strategies.reinforce:Reinforce", "REINFORCE with an LSTM controller (Zoph & Le 2017) or factorized logits (NB201), EMA baseline (Williams 1992)")
+STRATEGIES.register("local-search", "archsearch.strategies.local_search:LocalSearch",
+                    "first-improvement hill climbing over neighbours with random restarts (White et al. 2020)")
+STRATEGIES.register("bananas", "archsearch.strategies.bananas:Bananas",
+                    "BANANAS: path-encoding MLP ensemble + Thompson sampling over mutated candidates (White et al. 2021)")
+STRATEGIES.register("hyperband", "archsearch.strategies.hyperband:Hyperband", "Hyperband: brackets of successive halving over the fidelity ladder (Li et al. 2018; Jamieson & Talwalkar 2016)")
+STRATEGIES.register("bohb", "archsearch.strategies.bohb:BOHB", "BOHB: Hyperband with new archs from a TPE-style KDE model of the highest well-observed rung (Falkner et al. 2018)")
 
 ESTIMATORS.register("tabular", "archsearch.estimators.tabular:TabularEstimator",
                     "looks up a tabular benchmark (O(1)); charges the simulated training time as cost")

@@ -31,6 +31,7 @@ BATCH_SIZE = 10
 CANDIDATES = 100
 MUTATION_PARENTS = 10
 ACQUISITIONS = ("its", "ucb")
+CANDIDATE_SOURCES = ("mutation", "neighbours")
 MAX_TRIES_PER_CANDIDATE = 20
 
 
@@ -42,6 +43,8 @@ class Bananas(Strategy):
     def __init__(self, initial_samples: int = INITIAL_SAMPLES, batch_size: int = BATCH_SIZE,
                  candidates: int = CANDIDATES, mutation_parents: int = MUTATION_PARENTS,
                  acquisition: str = "its", ucb_beta: float = 2.0, encoding: str = "auto",
+                 candidate_source: str = "mutation", random_candidates: int = 0,
+                 neighbour_parents: int = 3,
                  members: int = 5, epochs: int = 200) -> None:
         for option, value in (("initial_samples", initial_samples), ("batch_size", batch_size),
                               ("candidates", candidates), ("mutation_parents", mutation_parents),
@@ -53,6 +56,12 @@ class Bananas(Strategy):
         self.initial_samples, self.batch_size, self.candidates = initial_samples, batch_size, candidates
         self.mutation_parents, self.acquisition, self.ucb_beta = mutation_parents, acquisition, float(ucb_beta)
         self.encoding = encoding
+        if candidate_source not in CANDIDATE_SOURCES:
+            raise UserError(f"bananas: candidate_source must be one of {', '.join(CANDIDATE_SOURCES)}, "
+                            f"got {candidate_source!r}")
+        self.candidate_source = candidate_source
+        self.random_candidates = random_candidates
+        self.neighbour_parents = neighbour_parents
         self.predictor_settings = PredictorSettings(members=members, epochs=epochs)
         self._history: dict[Arch, float] = {}
         self._pending: list[Arch] = []
@@ -90,6 +99,12 @@ class Bananas(Strategy):
         if len(self._history) + len(self._pending) < self.initial_samples or len(told) < 2:
             return [self._random_unseen()]
         candidates = self._mutated_candidates(told)
+        chosen = set(candidates)
+        for _ in range(self.random_candidates):
+            arch = self._random_unseen()
+            if arch not in chosen:
+                chosen.add(arch)
+                candidates.append(arch)
         if not candidates:
             return [self._random_unseen()]
         values = self._acquisition(told, candidates)
@@ -108,8 +123,12 @@ class Bananas(Strategy):
         parents = sorted(told, key=lambda a: -self._history[a])[: self.mutation_parents]
         out: list[Arch] = []
         chosen: set[Arch] = set()
+        if self.candidate_source == "neighbours":
+            out = list({n: None for p in parents[: self.neighbour_parents] for n in self.space.neighbours(p)
+                        if not self._seen(n)})
+            chosen = set(out)
         for i in range(self.candidates * MAX_TRIES_PER_CANDIDATE):
-            if len(out) == self.candidates:
+            if len(out) >= self.candidates:
                 break
             child = self.space.mutate(parents[i % len(parents)], self.rng)
             if child not in chosen and not self._seen(child):

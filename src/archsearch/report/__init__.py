@@ -1,0 +1,1 @@
+"""Plots and reports (read only from results or the store)."""
