@@ -17,6 +17,7 @@ import yaml
 
 from archsearch.core.errors import UserError
 from archsearch.core.objectives import Objective
+from archsearch.core.options import MAX_INT
 from archsearch.core.registry import BENCHMARKS, ESTIMATORS, SPACES, STRATEGIES
 
 # -- defaults in one visible block --------------------------------------------------------------
@@ -63,7 +64,9 @@ class StudyConfig:
         if not file.is_file():
             raise UserError(f"config file not found: {path}")
         try:
-            data = yaml.safe_load(file.read_text())
+            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read config file {path}: {exc}") from None
         except yaml.YAMLError as exc:
             first_line = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
             raise UserError(f"config file {path} is not valid YAML/JSON: {first_line}") from None
@@ -75,6 +78,8 @@ class StudyConfig:
 
     def set(self, key: str, value: Any) -> None:
         """Set one key; ``strategy.X`` / ``estimator.X`` set a component option; nested mappings allowed."""
+        if not isinstance(key, str):
+            raise UserError(f"config keys must be names, got {key!r}")
         self.__dict__.setdefault("_explicit", set()).add(key)
         prefix, dot, option = key.partition(".")
         if dot and prefix in COMPONENT_PREFIXES and option:
@@ -92,6 +97,8 @@ class StudyConfig:
         if key not in _SCALAR_KEYS:
             raise UserError(f"unknown config key {key!r}; keys: {', '.join(sorted(_SCALAR_KEYS))}, "
                             f"strategy.<option>, estimator.<option>")
+        if key in _TEXT_KEYS and not (isinstance(value, str) or (value is None and key == "benchmark")):
+            raise UserError(f"config key {key!r} must be a text value, got {value!r}")
         setattr(self, key, value)
 
     def apply_overrides(self, pairs: list[str]) -> None:
@@ -144,6 +151,7 @@ class StudyConfig:
 
 
 _SCALAR_KEYS = {f.name for f in fields(StudyConfig)} - {"strategy_options", "estimator_options"}
+_TEXT_KEYS = {"name", "space", "strategy", "estimator", "benchmark", "dataset", "objective", "report"}
 
 
 def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -> None:
@@ -159,7 +167,8 @@ def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -
 
 
 def _integer(key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or int(value) != value or value > MAX_INT):
         raise UserError(f"{key} must be an integer, got {value!r}")
     if value < minimum:
         raise UserError(f"{key} must be at least {minimum}, got {value!r}")

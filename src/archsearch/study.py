@@ -105,13 +105,18 @@ def best_trial(trials: Sequence[TrialRecord], objective: Objective) -> TrialReco
     """The ok trial with the best objective value (the earliest on ties)."""
     best, best_score = None, -math.inf
     for trial in trials:
-        value = trial.metrics.get(objective.metric, math.nan)
-        if trial.status != "ok" or value is None or math.isnan(value):
-            continue
-        score = value if objective.direction == "max" else -value
+        score = _trial_score(trial, objective)
         if score > best_score:
             best, best_score = trial, score
     return best
+
+
+def _trial_score(trial: TrialRecord, objective: Objective) -> float:
+    """``Objective.score`` of a stored trial: higher is better, -inf when failed or missing."""
+    value = trial.metrics.get(objective.metric)
+    if trial.status != "ok" or not isinstance(value, (int, float)) or math.isnan(value):
+        return -math.inf
+    return value if objective.direction == "max" else -value
 
 
 class Study:
@@ -136,7 +141,7 @@ class Study:
     @classmethod
     def resume(cls, name: str, store: Store, executor: Any = None) -> "Study":
         experiment = store.get_experiment(name)
-        config = StudyConfig.from_mapping(experiment.config)
+        config = StudyConfig.from_mapping({**experiment.config, "name": experiment.name})
         components = build_components(config)
         components.bind_strategy(config.seed)
         study = cls(store, experiment, config, components, executor)
@@ -145,7 +150,10 @@ class Study:
             if checkpoint.trial_count != len(study.trials):
                 raise UserError(f"store {name!r} is inconsistent: checkpoint after {checkpoint.trial_count} trials, "
                                 f"{len(study.trials)} trials stored")
-            components.strategy.load_state_dict(checkpoint.state)
+            try:
+                components.strategy.load_state_dict(checkpoint.state)
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise UserError(f"the strategy checkpoint of {name!r} is corrupt ({type(exc).__name__}: {exc})") from None
         elif study.trials:
             raise UserError(f"experiment {name!r} has trials but no strategy checkpoint; it cannot be resumed")
         if experiment.status != "running":
@@ -162,13 +170,17 @@ class Study:
     def run(self, on_trial: Callable[[Progress], None] | None = None) -> "Study":
         """Run until the budget (simulated seconds and/or trials) is spent."""
         strategy = self.components.strategy
-        while not self.done():
-            (request,) = strategy.ask_trials(1)
-            result = self._evaluate(request)
-            strategy.tell([result])
-            self._record(result)
-            if on_trial is not None:
-                on_trial(self.progress())
+        try:
+            while not self.done():
+                (request,) = strategy.ask_trials(1)
+                result = self._evaluate(request)
+                strategy.tell([result])
+                self._record(result)
+                if on_trial is not None:
+                    on_trial(self.progress())
+        except Exception:
+            self.store.set_status(self.experiment.id, "failed")  # resumable: trials so far are kept
+            raise
         self.store.set_status(self.experiment.id, "finished")
         return self
 
@@ -179,7 +191,8 @@ class Study:
         try:
             result = future.result()
         except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the search
-            result = Result(request.arch, {}, time.time() - started, fidelity, "failed", f"{type(exc).__name__}: {exc}")
+            # no simulated cost: the budget must not depend on wall-clock timing (same seed, same history)
+            result = Result(request.arch, {}, 0.0, fidelity, "failed", f"{type(exc).__name__}: {exc}")
         self._started = started
         return result
 
@@ -193,8 +206,7 @@ class Study:
             checkpoint = StrategyCheckpoint(len(self.trials), self.cost_spent, self.components.strategy.state_dict())
         self.store.record_trial(self.experiment.id, trial, checkpoint)
         objective = self.components.objectives[0]
-        if trial.status == "ok" and (self._best is None or objective.better(
-                trial.metrics.get(objective.metric, math.nan), self._best.metrics[objective.metric])):
+        if _trial_score(trial, objective) > (-math.inf if self._best is None else _trial_score(self._best, objective)):
             self._best = trial
 
     # -- results ------------------------------------------------------------------------------

@@ -83,8 +83,9 @@ def test_compare_writes_the_documented_json(tmp_path: Path, capsys: pytest.Captu
     assert document["budget_seconds"] == 3000 and document["max_trials"] is None
     for name in ("random", "regularized-evolution"):
         summary = document["results"][name]
-        assert len(summary["final_test"]) == 3 and min(summary["final_test"]) <= summary["mean"]
-        assert summary["std"] >= 0
+        values = summary["final_test"]
+        assert len(values) == 3 and 93.0 < summary["mean"] < 94.38  # reported 200-epoch test accuracy
+        assert summary["mean"] == pytest.approx(sum(values) / 3)
     assert main(["compare", "--strategies", "random", "--seeds", "2", "--max-trials", "5"]) == 0
 
 

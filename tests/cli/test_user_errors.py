@@ -51,6 +51,10 @@ CASES = {
     "unknown flag": ["search", "--colour", "red"],
     "resume unknown name": ["resume", "ghost"],
     "show unknown name": ["show", "ghost"],
+    "non-text objective": ["search", "--set", "objective=5"],
+    "infinite max_trials": ["search", "--set", "max_trials=.inf"],
+    "bad bananas option": ["search", "--strategy", "bananas", "--set", "strategy.random_candidates=abc"],
+    "bad local-search option": ["search", "--strategy", "local-search", "--set", "strategy.guided=maybe"],
 }
 EXPECTED = {
     "unknown space": "unknown space 'nope'", "unknown strategy": "unknown strategy 'nope'",
@@ -61,6 +65,8 @@ EXPECTED = {
     "malformed --set": "key=value", "existing name": "already exists", "missing config file": "config file not found",
     "unknown flag": "unrecognized arguments", "resume unknown name": "no experiment named 'ghost'",
     "show unknown name": "no experiment named 'ghost'",
+    "non-text objective": "must be a text value", "infinite max_trials": "max_trials must be an integer",
+    "bad bananas option": "random_candidates must be an integer", "bad local-search option": "guided must be true",
 }
 STORELESS = {
     "malformed arch": (["evaluate", "|nor_conv_3x3~0|+|bogus~0|"], "malformed NB201 arch string"),
@@ -114,3 +120,25 @@ def test_store_that_is_not_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture)
     for argv in (["search", "--max-trials", "2"], ["resume", "demo"], ["show", "demo"]):
         assert_one_line_error(run_cli(argv + ["--store", str(path)]), capsys.readouterr().err, "not an archsearch store")
     assert digest(path) == before
+
+
+def test_corrupt_checkpoint_and_damaged_store(store: Path, capsys: pytest.CaptureFixture) -> None:
+    import sqlite3
+
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE strategy_state SET state='{}'")
+    assert_one_line_error(run_cli(["resume", "kept", "--store", str(store)]), capsys.readouterr().err,
+                          "checkpoint of 'kept' is corrupt")
+    data = bytearray(store.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 2000] = b"\xff" * 2000  # clobber the middle pages
+    store.write_bytes(bytes(data))
+    code = run_cli(["show", "kept", "--store", str(store)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+
+
+def test_empty_file_is_not_turned_into_a_store(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "empty.db"
+    path.write_bytes(b"")
+    assert_one_line_error(run_cli(["show", "--store", str(path)]), capsys.readouterr().err, "not an archsearch store")
+    assert path.read_bytes() == b""

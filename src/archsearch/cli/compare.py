@@ -89,6 +89,8 @@ def _check_arguments(args: argparse.Namespace, config: StudyConfig) -> list[str]
         raise UserError("--strategies needs at least one name")
     if args.json_out and not Path(args.json_out).resolve().parent.is_dir():
         raise UserError(f"folder for --json does not exist: {Path(args.json_out).parent}")
+    if args.json_out and Path(args.json_out).is_dir():
+        raise UserError(f"--json needs a file path, not a folder: {args.json_out}")
     if args.trajectories and not args.json_out:
         raise UserError("--trajectories adds to the --json output: give --json FILE too")
     if args.plot:

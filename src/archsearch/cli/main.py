@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -49,6 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except UserError as exc:
         print(f"archsearch: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except sqlite3.IntegrityError as exc:  # e.g. two processes running one experiment
+        print(f"archsearch: error: the store refused a write ({exc}); is this experiment running elsewhere?",
+              file=sys.stderr)
+        return EXIT_USER_ERROR
+    except sqlite3.DatabaseError as exc:  # a store damaged after it was opened
+        print(f"archsearch: error: the store is damaged or unreadable: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except BrokenPipeError:  # output piped into a pager or `head` that closed early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

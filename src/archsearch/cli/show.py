@@ -84,7 +84,7 @@ def _print_text(experiment: ExperimentRecord, trials: list[TrialRecord], show_al
     print(f"{'#':>6}  {'status':7} {metric:>10} {config['report']:>15} {'cost':>9}  arch")
     for t in shown:
         value = t.metrics.get(metric, math.nan)
-        reported = t.metrics.get(config["report"], math.nan)
+        reported = t.metrics.get(Objective.parse(config["report"]).metric, math.nan)
         print(f"{t.number:>6}  {t.status:7} {value:>10.4f} {reported:>15.4f} {t.cost:>9.1f}  "
               f"{format_arch(config['space'], t.arch)}")
     for line in describe_best(config["space"], best_trial(trials, Objective.parse(config["objective"].split(",")[0])),

@@ -66,19 +66,21 @@ class SQLiteStore(Store):
         self.path = Path(path)
         _check_location(self.path, create)
         existed = self.path.exists() and self.path.stat().st_size > 0
+        if not create and not existed:
+            raise UserError(f"not an archsearch store (empty file): {self.path}")
         try:
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout = 30000")
-            self._check_schema(existed)
+            self._check_schema(existed, create)
             if not existed:
                 self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
             raise UserError(f"cannot use store {self.path}: {exc}") from None
 
-    def _check_schema(self, existed: bool) -> None:
+    def _check_schema(self, existed: bool, create: bool) -> None:
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if existed and tables and "experiments" not in tables:
+        if existed and (tables or not create) and "experiments" not in tables:
             raise UserError(f"not an archsearch store (SQLite file without archsearch tables): {self.path}")
         if "meta" in tables:
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()

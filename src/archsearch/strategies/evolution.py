@@ -20,6 +20,7 @@ from typing import Any
 
 from archsearch.core.arch import Arch
 from archsearch.core.errors import UserError
+from archsearch.core.options import check_int
 from archsearch.core.result import Result
 from archsearch.core.strategy import Strategy
 
@@ -30,9 +31,8 @@ class RegularizedEvolution(Strategy):
     name = "regularized-evolution"
 
     def __init__(self, population_size: int = 10, sample_size: int = 3) -> None:
-        for option, value in (("population_size", population_size), ("sample_size", sample_size)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise UserError(f"regularized-evolution: {option} must be a positive integer, got {value!r}")
+        check_int(self.name, "population_size", population_size)
+        check_int(self.name, "sample_size", sample_size)
         if sample_size > population_size:
             raise UserError(f"regularized-evolution: sample_size ({sample_size}) exceeds population_size ({population_size})")
         self.population_size = population_size

@@ -15,15 +15,20 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from archsearch.core.arch import Arch
-from archsearch.core.errors import UserError
+from archsearch.core.options import check_bool, check_int
 from archsearch.core.result import Result
 from archsearch.core.strategy import Strategy
+from archsearch.strategies.predictor import PredictorSettings, predict_scores, resolve_encoding
 
 # -- defaults ---------------------------------------------------------------------------------
 INITIAL_SAMPLES = 10  # random archs before the first climb (NASLib LS: num_init)
 RESTART_SAMPLES = 10  # random archs before each climb after a local optimum
 MAX_UNSEEN_TRIES = 1000
+GUIDE_MIN_POINTS = 5  # guided: scores needed before the predictor orders neighbours
+GUIDE_PREDICTOR = PredictorSettings()
 
 
 class LocalSearch(Strategy):
@@ -31,11 +36,11 @@ class LocalSearch(Strategy):
 
     name = "local-search"
 
-    def __init__(self, initial_samples: int = INITIAL_SAMPLES, restart_samples: int = RESTART_SAMPLES) -> None:
-        for option, value in (("initial_samples", initial_samples), ("restart_samples", restart_samples)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise UserError(f"local-search: {option} must be a positive integer, got {value!r}")
-        self.initial_samples, self.restart_samples = initial_samples, restart_samples
+    def __init__(self, initial_samples: int = INITIAL_SAMPLES, restart_samples: int = RESTART_SAMPLES,
+                 guided: bool = False) -> None:
+        self.initial_samples = check_int(self.name, "initial_samples", initial_samples)
+        self.restart_samples = check_int(self.name, "restart_samples", restart_samples)
+        self.guided = check_bool(self.name, "guided", guided)
         self._scores: dict[Arch, float] = {}  # evaluated (told) archs
         self._pending: list[Arch] = []  # asked, not yet told
         self._current: Arch | None = None
@@ -88,11 +93,21 @@ class LocalSearch(Strategy):
             self._current, self._seeding = arch, []
             neighbours = self.space.neighbours(arch)
             order = self.rng.permutation(len(neighbours))
-            self._queue = [neighbours[i] for i in order if neighbours[i] not in self._scores]
+            self._queue = self._ordered([neighbours[i] for i in order if neighbours[i] not in self._scores])
             known = [n for n in neighbours if n in self._scores and self._scores[n] > self._scores.get(arch, -math.inf)]
             if not known:
                 return
             arch = known[0]  # an already-evaluated better neighbour: move on at no cost
+
+    def _ordered(self, queue: list[Arch]) -> list[Arch]:
+        """Guided: most promising neighbours first, by an MLP ensemble fitted on the scores so far."""
+        finite = sum(math.isfinite(s) for s in self._scores.values())
+        if not self.guided or len(queue) < 2 or finite < GUIDE_MIN_POINTS:
+            return queue
+        encoding = resolve_encoding(self.space)
+        seed = int(self.rng.integers(2**63 - 1))
+        mean = predict_scores(self.space, encoding, self._scores, queue, GUIDE_PREDICTOR, seed).mean(axis=0)
+        return [queue[i] for i in np.argsort(-mean, kind="stable")]
 
     def _restart(self) -> None:
         self._current, self._queue, self._seeding = None, [], []

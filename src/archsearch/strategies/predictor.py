@@ -9,9 +9,14 @@ architectures takes a fraction of a second on a CPU.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from archsearch.core.arch import Arch
+from archsearch.core.errors import UserError
+from archsearch.core.space import SearchSpace
 
 
 @dataclass(frozen=True)
@@ -117,3 +122,26 @@ class _Adam:
             v *= b2
             v += (1 - b2) * g * g
             p -= self.lr * correction * m / (np.sqrt(v) + self.eps)
+
+
+def resolve_encoding(space: SearchSpace, encoding: str = "auto") -> str:
+    """``auto``: the space's path encoding where it has one (BANANAS), else one-hot."""
+    probe = space.sample(np.random.default_rng(0))
+    for kind in (("path", "onehot") if encoding == "auto" else (encoding,)):
+        try:
+            space.encode(probe, kind)
+            return kind
+        except ValueError as exc:
+            if encoding != "auto":
+                raise UserError(f"space {space.name!r}: {exc}") from None
+    return "onehot"
+
+
+def predict_scores(space: SearchSpace, encoding: str, known: dict[Arch, float], queries: Sequence[Arch],
+                   settings: PredictorSettings, seed: int) -> np.ndarray:
+    """Fit an ensemble on the finite ``known`` scores and predict ``queries``: (members, len(queries))."""
+    told = [a for a, score in known.items() if np.isfinite(score)]
+    x = np.stack([space.encode(a, encoding) for a in told])
+    y = np.array([known[a] for a in told])
+    model = MLPEnsemble(settings).fit(x, y, seed)
+    return model.predict(np.stack([space.encode(a, encoding) for a in queries]))

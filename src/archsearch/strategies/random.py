@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from archsearch.core.arch import Arch
-from archsearch.core.errors import UserError
+from archsearch.core.options import check_bool
 from archsearch.core.result import Result
 from archsearch.core.strategy import Strategy
 
@@ -24,9 +24,7 @@ class RandomSearch(Strategy):
     name = "random"
 
     def __init__(self, deduplicate: bool = False) -> None:
-        if not isinstance(deduplicate, bool):
-            raise UserError(f"random: deduplicate must be true or false, got {deduplicate!r}")
-        self.deduplicate = deduplicate
+        self.deduplicate = check_bool(self.name, "deduplicate", deduplicate)
         self._seen: set[str] = set()
 
     def ask(self, n: int = 1) -> list[Arch]:

@@ -1,0 +1,40 @@
+"""Checks of component options (``--set strategy.X=...``): one clear ``UserError`` per bad value."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from archsearch.core.errors import UserError
+
+MAX_INT = 2**63 - 1
+
+
+def check_int(owner: str, option: str, value: Any, minimum: int = 1) -> int:
+    """An integer >= ``minimum`` (booleans and floats are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INT:
+        raise UserError(f"{owner}: {option} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def check_number(owner: str, option: str, value: Any, minimum: float | None = None,
+                 maximum: float | None = None) -> float:
+    """A finite number within the optional bounds (inclusive)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise UserError(f"{owner}: {option} must be a finite number, got {value!r}")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise UserError(f"{owner}: {option} must be in [{minimum}, {maximum}], got {value!r}")
+    return float(value)
+
+
+def check_bool(owner: str, option: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise UserError(f"{owner}: {option} must be true or false, got {value!r}")
+    return value
+
+
+def check_choice(owner: str, option: str, value: Any, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise UserError(f"{owner}: {option} must be one of {', '.join(choices)}, got {value!r}")
+    return value
