@@ -81,6 +81,8 @@ STRATEGIES.register("regularized-evolution", "archsearch.strategies.evolution:Re
 STRATEGIES.register("reinforce", "archsearch.strategies.reinforce:Reinforce", "REINFORCE with an LSTM controller (Zoph & Le 2017) or factorized logits (NB201), EMA baseline (Williams 1992)")
 STRATEGIES.register("local-search", "archsearch.strategies.local_search:LocalSearch",
                     "first-improvement hill climbing over neighbours with random restarts (White et al. 2020)")
+STRATEGIES.register("guided-local-search", "archsearch.strategies.local_search:GuidedLocalSearch",
+                    "local search with predictor-ordered neighbours and Thompson-sampled restarts")
 STRATEGIES.register("bananas", "archsearch.strategies.bananas:Bananas",
                     "BANANAS: path-encoding MLP ensemble + Thompson sampling over mutated candidates (White et al. 2021)")
 STRATEGIES.register("hyperband", "archsearch.strategies.hyperband:Hyperband", "Hyperband: brackets of successive halving over the fidelity ladder (Li et al. 2018; Jamieson & Talwalkar 2016)")
