@@ -173,9 +173,10 @@ class Study:
         try:
             while not self.done():
                 (request,) = strategy.ask_trials(1)
+                started = time.time()
                 result = self._evaluate(request)
                 strategy.tell([result])
-                self._record(result)
+                self._record(result, started)
                 if on_trial is not None:
                     on_trial(self.progress())
         except Exception:
@@ -185,7 +186,6 @@ class Study:
         return self
 
     def _evaluate(self, request: TrialRequest) -> Result:
-        started = time.time()
         fidelity = self.config.fidelity if request.fidelity is None else request.fidelity
         future = self.executor.submit(self.components.estimator.evaluate, request.arch, fidelity)
         try:
@@ -193,12 +193,11 @@ class Study:
         except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the search
             # no simulated cost: the budget must not depend on wall-clock timing (same seed, same history)
             result = Result(request.arch, {}, 0.0, fidelity, "failed", f"{type(exc).__name__}: {exc}")
-        self._started = started
         return result
 
-    def _record(self, result: Result) -> None:
+    def _record(self, result: Result, started: float) -> None:
         trial = TrialRecord(len(self.trials), dict(result.arch), result.fidelity, result.status,
-                            dict(result.metrics), float(result.cost_seconds), result.error, self._started, time.time())
+                            dict(result.metrics), float(result.cost_seconds), result.error, started, time.time())
         self.trials.append(trial)
         self.cost_spent += trial.cost
         checkpoint = None

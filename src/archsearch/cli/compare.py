@@ -18,7 +18,6 @@ from archsearch.core.errors import UserError
 
 EXAMPLE = ("example: archsearch compare --benchmark nb201 --dataset cifar10 --strategies random,regularized-evolution "
            "--seeds 100 --fidelity 12 --budget-seconds 12000 --json out.json --plot curve.png --workers 4")
-PLOT_SUFFIXES = (".png", ".svg")
 PLAIN_INTERVAL_SECONDS = 10.0
 
 
@@ -95,6 +94,8 @@ def _check_arguments(args: argparse.Namespace, config: StudyConfig) -> list[str]
         raise UserError("--trajectories adds to the --json output: give --json FILE too")
     if args.plot:
         plot = Path(args.plot)
+        from archsearch.report.curves import SUFFIXES as PLOT_SUFFIXES
+
         if plot.suffix.lower() not in PLOT_SUFFIXES:
             raise UserError(f"--plot must end in .png or .svg, got {args.plot!r}")
         if not plot.resolve().parent.is_dir():

@@ -23,9 +23,7 @@ import torch
 from torch import nn
 
 from archsearch.nn.ops import NB201_OPS, ResNetBasicBlock, Zero
-
-NUM_NODES = 4
-EDGES: tuple[tuple[int, int], ...] = tuple((i, j) for j in range(1, NUM_NODES) for i in range(j))
+from archsearch.spaces.nb201 import EDGES, NUM_NODES
 
 
 def _edge_key(i: int, j: int) -> str:
