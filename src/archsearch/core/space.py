@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -65,6 +65,16 @@ class SearchSpace(ABC):
             if self.is_valid(arch):
                 return arch
         raise RuntimeError(f"space {self.name!r}: no valid arch in {MAX_REJECTIONS} samples")
+
+    def sample_unseen(self, rng: np.random.Generator, seen: Callable[[Arch], bool],
+                      tries: int = MAX_REJECTIONS) -> Arch:
+        """A random valid arch for which ``seen(arch)`` is false (the last draw if ``tries`` run out)."""
+        arch = self.sample(rng)
+        for _ in range(tries):
+            if not seen(arch):
+                break
+            arch = self.sample(rng)
+        return arch
 
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
         """Change exactly one dim (chosen uniformly) to a different value, keeping validity."""

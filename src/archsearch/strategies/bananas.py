@@ -102,12 +102,7 @@ class Bananas(Strategy):
         return [candidates[i] for i in order]
 
     def _random_unseen(self) -> Arch:
-        arch = self.space.sample(self.rng)
-        for _ in range(MAX_TRIES_PER_CANDIDATE * 50):
-            if not self._seen(arch):
-                break
-            arch = self.space.sample(self.rng)
-        return arch
+        return self.space.sample_unseen(self.rng, self._seen)
 
     def _mutated_candidates(self, told: list[Arch]) -> list[Arch]:
         parents = sorted(told, key=lambda a: -self._history[a])[: self.mutation_parents]

@@ -198,12 +198,7 @@ class Hyperband(Strategy):
 
     def _sample_new(self, taken: set[str]) -> Arch:
         """A new arch for a bracket's first rung: uniform, avoiding ``taken`` keys (BOHB overrides)."""
-        arch = self.space.sample(self.rng)
-        for _ in range(MAX_SAMPLE_TRIES):
-            if arch.key() not in taken:
-                break
-            arch = self.space.sample(self.rng)
-        return arch
+        return self.space.sample_unseen(self.rng, lambda arch: arch.key() in taken, MAX_SAMPLE_TRIES)
 
     # -- tell -----------------------------------------------------------------------------------
     def tell(self, results: Sequence[Result]) -> None:

@@ -27,7 +27,6 @@ from archsearch.strategies.predictor import PredictorSettings, predict_scores, r
 # -- defaults ---------------------------------------------------------------------------------
 INITIAL_SAMPLES = 10  # random archs before the first climb (NASLib LS: num_init)
 RESTART_SAMPLES = 10  # random archs before each climb after a local optimum
-MAX_UNSEEN_TRIES = 1000
 GUIDE_MIN_POINTS = 5  # guided: scores needed before the predictor orders neighbours
 GUIDE_PREDICTOR = PredictorSettings()
 
@@ -71,12 +70,7 @@ class LocalSearch(Strategy):
         return self._unseen_sample()
 
     def _unseen_sample(self) -> Arch:
-        arch = self.space.sample(self.rng)
-        for _ in range(MAX_UNSEEN_TRIES):
-            if arch not in self._scores and arch not in self._pending:
-                break
-            arch = self.space.sample(self.rng)
-        return arch
+        return self.space.sample_unseen(self.rng, lambda arch: arch in self._scores or arch in self._pending)
 
     # -- tell -----------------------------------------------------------------------------------
     def tell(self, results: Sequence[Result]) -> None:

@@ -15,7 +15,6 @@ from archsearch.core.options import check_bool
 from archsearch.core.result import Result
 from archsearch.core.strategy import Strategy
 
-MAX_DEDUP_TRIES = 1000
 
 
 class RandomSearch(Strategy):
@@ -31,13 +30,10 @@ class RandomSearch(Strategy):
         return [self._next() for _ in range(n)]
 
     def _next(self) -> Arch:
-        arch = self.space.sample(self.rng)
-        if self.deduplicate:
-            for _ in range(MAX_DEDUP_TRIES):
-                if arch.key() not in self._seen:
-                    break
-                arch = self.space.sample(self.rng)
-            self._seen.add(arch.key())
+        if not self.deduplicate:
+            return self.space.sample(self.rng)
+        arch = self.space.sample_unseen(self.rng, lambda arch: arch.key() in self._seen)
+        self._seen.add(arch.key())
         return arch
 
     def tell(self, results: Sequence[Result]) -> None:
