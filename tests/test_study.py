@@ -12,6 +12,7 @@ from archsearch.core.registry import STRATEGIES
 from archsearch.store.memory import InMemoryStore
 from archsearch.store.sqlite import SQLiteStore
 from archsearch.study import Progress, Study, best_trial
+from tests.strategies.test_strategy_contract import FAST_OPTIONS
 
 
 def config(**overrides: object) -> StudyConfig:
@@ -69,24 +70,26 @@ def test_a_raising_estimator_fails_the_trial_and_the_search_goes_on() -> None:
     assert study.progress().failed == 3
 
 
+@pytest.mark.parametrize("stop_at", [1, 23])
 @pytest.mark.parametrize("strategy", STRATEGIES.names())
-def test_resume_after_interruption_equals_uninterrupted_run(strategy: str, tmp_path: Path) -> None:
-    reference = Study.create(config(strategy=strategy, max_trials=60, seed=11), InMemoryStore()).run()
+def test_resume_after_interruption_equals_uninterrupted_run(strategy: str, stop_at: int, tmp_path: Path) -> None:
+    settings = {"strategy": strategy, "max_trials": 60, "seed": 11, "strategy_options": FAST_OPTIONS.get(strategy, {})}
+    reference = Study.create(config(**settings), InMemoryStore()).run()
 
     store = SQLiteStore(tmp_path / "runs.db")
-    interrupted = Study.create(config(strategy=strategy, max_trials=60, seed=11), store)
+    interrupted = Study.create(config(**settings), store)
 
-    def stop_after_23(progress: Progress) -> None:
-        if progress.trials == 23:
+    def stop(progress: Progress) -> None:
+        if progress.trials == stop_at:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        interrupted.run(on_trial=stop_after_23)
+        interrupted.run(on_trial=stop)
     store.close()
 
     store = SQLiteStore(tmp_path / "runs.db", create=False)
     resumed = Study.resume("t", store)
-    assert len(resumed.trials) == 23
+    assert len(resumed.trials) == stop_at
     resumed.run()
     assert history(resumed) == history(reference)
     assert history(store.trials(resumed.experiment.id)) == history(reference)

@@ -19,7 +19,7 @@ FIDELITIES = (1.0, 3.0, 9.0)  # a ladder for multi-fidelity strategies; single-f
 
 # Tests use tiny predictors (timm-style: one test body, small settings); quality is measured in perf/.
 FAST_OPTIONS: dict[str, dict] = {"bananas": {"epochs": 15, "members": 3, "candidates": 30},
-                                  "guided-local-search": {"restart_pool": 20}}
+                                  "guided-local-search": {"restart_pool": 20, "epochs": 15, "members": 3}}
 
 
 def make(name: str, space: SearchSpace, seed: int) -> Strategy:

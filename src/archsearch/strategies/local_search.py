@@ -28,7 +28,6 @@ from archsearch.strategies.predictor import PredictorSettings, predict_scores, r
 INITIAL_SAMPLES = 10  # random archs before the first climb (NASLib LS: num_init)
 RESTART_SAMPLES = 10  # random archs before each climb after a local optimum
 GUIDE_MIN_POINTS = 5  # guided: scores needed before the predictor orders neighbours
-GUIDE_PREDICTOR = PredictorSettings()
 
 
 class LocalSearch(Strategy):
@@ -37,11 +36,13 @@ class LocalSearch(Strategy):
     name = "local-search"
 
     def __init__(self, initial_samples: int = INITIAL_SAMPLES, restart_samples: int = RESTART_SAMPLES,
-                 guided: bool = False, restart_pool: int = 0) -> None:
+                 guided: bool = False, restart_pool: int = 0, members: int = 5, epochs: int = 200) -> None:
         self.initial_samples = check_int(self.name, "initial_samples", initial_samples)
         self.restart_samples = check_int(self.name, "restart_samples", restart_samples)
         self.guided = check_bool(self.name, "guided", guided)
         self.restart_pool = check_int(self.name, "restart_pool", restart_pool, minimum=0)
+        self.predictor_settings = PredictorSettings(members=check_int(self.name, "members", members),
+                                                    epochs=check_int(self.name, "epochs", epochs))
         self._restart_queue: list[Arch] = []
         self._scores: dict[Arch, float] = {}  # evaluated (told) archs
         self._pending: list[Arch] = []  # asked, not yet told
@@ -103,7 +104,7 @@ class LocalSearch(Strategy):
             return queue
         encoding = resolve_encoding(self.space)
         seed = int(self.rng.integers(2**63 - 1))
-        mean = predict_scores(self.space, encoding, self._scores, queue, GUIDE_PREDICTOR, seed).mean(axis=0)
+        mean = predict_scores(self.space, encoding, self._scores, queue, self.predictor_settings, seed).mean(axis=0)
         return [queue[i] for i in np.argsort(-mean, kind="stable")]
 
     def _restart(self) -> None:
@@ -113,7 +114,7 @@ class LocalSearch(Strategy):
             pool = list({self._unseen_sample(): None for _ in range(self.restart_pool)})
             seed = int(self.rng.integers(2**63 - 1))
             predictions = predict_scores(self.space, resolve_encoding(self.space), self._scores, pool,
-                                         GUIDE_PREDICTOR, seed)
+                                         self.predictor_settings, seed)
             draws = self.rng.normal(predictions.mean(axis=0), predictions.std(axis=0))  # Thompson sampling
             self._restart_queue = [pool[i] for i in np.argsort(-draws)[: self.restart_samples]]
 
@@ -154,6 +155,6 @@ class GuidedLocalSearch(LocalSearch):
     name = "guided-local-search"
 
     def __init__(self, initial_samples: int = INITIAL_SAMPLES, restart_samples: int = 3,
-                 restart_pool: int = 200) -> None:
+                 restart_pool: int = 200, members: int = 5, epochs: int = 200) -> None:
         super().__init__(initial_samples=initial_samples, restart_samples=restart_samples, guided=True,
-                         restart_pool=restart_pool)
+                         restart_pool=restart_pool, members=members, epochs=epochs)

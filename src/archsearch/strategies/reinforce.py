@@ -41,11 +41,14 @@ exactly through Python floats, so a resumed search continues bit for bit).
 
 from __future__ import annotations
 
+import base64
+
 import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -302,13 +305,13 @@ class Reinforce(Strategy):
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
-        state["policy"] = {name: tensor.tolist() for name, tensor in self.policy.state_dict().items()}
+        state["policy"] = {name: _pack(tensor) for name, tensor in self.policy.state_dict().items()}
         moments = {}
         for name, parameter in self.policy.named_parameters():
             if parameter in self.optimizer.state:
                 adam = self.optimizer.state[parameter]
-                moments[name] = {"step": float(adam["step"]), "exp_avg": adam["exp_avg"].tolist(),
-                                 "exp_avg_sq": adam["exp_avg_sq"].tolist()}
+                moments[name] = {"step": float(adam["step"]), "exp_avg": _pack(adam["exp_avg"]),
+                                 "exp_avg_sq": _pack(adam["exp_avg_sq"])}
         state["adam"] = moments
         state["baseline"] = self.baseline
         state["pending"] = [[choices, advantage] for choices, advantage in self._pending]
@@ -316,7 +319,7 @@ class Reinforce(Strategy):
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        weights = {name: torch.tensor(value, dtype=torch.float32) for name, value in state["policy"].items()}
+        weights = {name: _unpack(value) for name, value in state["policy"].items()}
         try:
             self.policy.load_state_dict(weights)
         except RuntimeError as exc:
@@ -326,10 +329,21 @@ class Reinforce(Strategy):
         optimizer_state = self.optimizer.state_dict()
         optimizer_state["state"] = {
             i: {"step": torch.tensor(state["adam"][name]["step"], dtype=torch.float32),
-                "exp_avg": torch.tensor(state["adam"][name]["exp_avg"], dtype=torch.float32),
-                "exp_avg_sq": torch.tensor(state["adam"][name]["exp_avg_sq"], dtype=torch.float32)}
+                "exp_avg": _unpack(state["adam"][name]["exp_avg"]),
+                "exp_avg_sq": _unpack(state["adam"][name]["exp_avg_sq"])}
             for i, name in enumerate(names) if name in state["adam"]}
         self.optimizer.load_state_dict(optimizer_state)
         self.baseline = None if state["baseline"] is None else float(state["baseline"])
         self._pending = [([int(i) for i in choices], float(advantage)) for choices, advantage in state["pending"]]
         self.generator.set_state(torch.tensor(state["torch_generator"], dtype=torch.uint8))
+
+
+def _pack(tensor: "torch.Tensor") -> dict[str, Any]:
+    """A float32 tensor as JSON: its shape and its bytes in base64 (exact, ~5x smaller than lists)."""
+    array = tensor.detach().to(torch.float32).contiguous().numpy()
+    return {"shape": list(array.shape), "float32": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def _unpack(packed: dict[str, Any]) -> "torch.Tensor":
+    array = np.frombuffer(base64.b64decode(packed["float32"]), dtype=np.float32).reshape(packed["shape"])
+    return torch.from_numpy(array.copy())
