@@ -113,10 +113,6 @@ class NB201Benchmark(TabularBenchmark):
         names, matrix = self._table(dataset, fidelity)
         return dict(zip(names, matrix[self.index_of(arch)].tolist()))
 
-    def query_index(self, index: int, dataset: str, fidelity: int) -> dict[str, float]:
-        """``query`` by NB201 index."""
-        names, matrix = self._table(dataset, fidelity)
-        return dict(zip(names, matrix[index].tolist()))
 
     def cost_seconds(self, arch: Mapping[str, Any], dataset: str, fidelity: int) -> float:
         self._table(dataset, fidelity)

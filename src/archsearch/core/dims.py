@@ -55,14 +55,7 @@ class Categorical:
         others = self.alternatives(value)
         return others[int(rng.integers(len(others)))] if others else value
 
-    def parse(self, text: str) -> Choice:
-        for option in self.options:
-            if str(option) == text:
-                return option
-        raise ValueError(f"{text!r} is not one of {list(self.options)}")
 
-    def encoding_width(self) -> int:
-        return self.size
 
     def encode_onehot(self, value: Choice) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
@@ -111,14 +104,7 @@ class Integer:
         draw = int(rng.integers(self.low, self.high))  # one fewer value than the range
         return draw + 1 if draw >= value else draw
 
-    def parse(self, text: str) -> int:
-        value = int(text)
-        if not self.contains(value):
-            raise ValueError(f"{value} is outside [{self.low}, {self.high}]")
-        return value
 
-    def encoding_width(self) -> int:
-        return self.size if self.size <= ONEHOT_INTEGER_LIMIT else 1
 
     def encode_onehot(self, value: int) -> np.ndarray:
         if self.size > ONEHOT_INTEGER_LIMIT:  # ordinal, scaled to [0, 1]

@@ -73,8 +73,6 @@ class NB201Space(SearchSpace):
         """Op index (into ``OPS``) per edge, in ``EDGES`` order."""
         return tuple(OPS.index(arch[name]) for name in EDGE_DIMS)
 
-    def from_op_indices(self, indices: "tuple[int, ...] | list[int]") -> Arch:
-        return Arch({name: OPS[int(i)] for name, i in zip(EDGE_DIMS, indices)})
 
     # -- networks ---------------------------------------------------------------------------
     def build(self, arch: Arch, *, channels: int = 16, cells_per_stage: int = 5, num_classes: int = 10,
