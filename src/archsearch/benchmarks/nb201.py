@@ -113,7 +113,6 @@ class NB201Benchmark(TabularBenchmark):
         names, matrix = self._table(dataset, fidelity)
         return dict(zip(names, matrix[self.index_of(arch)].tolist()))
 
-
     def cost_seconds(self, arch: Mapping[str, Any], dataset: str, fidelity: int) -> float:
         self._table(dataset, fidelity)
         return float(self._per_epoch[self.index_of(arch)]) * fidelity

@@ -56,7 +56,6 @@ class Categorical:
         return others[int(rng.integers(len(others)))] if others else value
 
 
-
     def encode_onehot(self, value: Choice) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
         out[self.index(value)] = 1.0
@@ -103,7 +102,6 @@ class Integer:
             return value
         draw = int(rng.integers(self.low, self.high))  # one fewer value than the range
         return draw + 1 if draw >= value else draw
-
 
 
     def encode_onehot(self, value: int) -> np.ndarray:

@@ -73,7 +73,6 @@ class NB201Space(SearchSpace):
         """Op index (into ``OPS``) per edge, in ``EDGES`` order."""
         return tuple(OPS.index(arch[name]) for name in EDGE_DIMS)
 
-
     # -- networks ---------------------------------------------------------------------------
     def build(self, arch: Arch, *, channels: int = 16, cells_per_stage: int = 5, num_classes: int = 10,
               in_channels: int = 3, **_: Any) -> Any:
