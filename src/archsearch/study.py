@@ -71,13 +71,15 @@ def build_components(config: StudyConfig) -> Components:
 
 def _fidelity_ladder(estimator: Estimator, objectives: Sequence[Objective]) -> tuple[float, ...]:
     """The estimator's fidelities at which every objective metric is available."""
-    metric_names = getattr(estimator, "metric_names", None)
-    ladder = []
-    for fidelity in estimator.fidelities():
-        available = metric_names(fidelity) if metric_names else estimator.metrics()
-        if all(o.metric in available for o in objectives):
-            ladder.append(float(fidelity))
+    ladder = [float(f) for f in estimator.fidelities()
+              if all(o.metric in _available_metrics(estimator, f) for o in objectives)]
     return tuple(sorted(ladder))
+
+
+def _available_metrics(estimator: Estimator, fidelity: float | None) -> tuple[str, ...]:
+    """The metrics an estimator's results carry at ``fidelity`` (empty: unknown)."""
+    metric_names = getattr(estimator, "metric_names", None)
+    return tuple(metric_names(fidelity) if metric_names else estimator.metrics())
 
 
 def _create_estimator(config: StudyConfig, space: SearchSpace) -> Estimator:
@@ -91,8 +93,7 @@ def _create_estimator(config: StudyConfig, space: SearchSpace) -> Estimator:
 
 def _check_metrics(estimator: Estimator, fidelity: float | None, objectives: Sequence[Objective],
                    report: Objective) -> None:
-    metric_names = getattr(estimator, "metric_names", None)
-    available = metric_names(fidelity) if metric_names else estimator.metrics()
+    available = _available_metrics(estimator, fidelity)
     if not available:
         return
     for objective in [*objectives, report]:
@@ -132,8 +133,10 @@ class Study:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def create(cls, config: StudyConfig, store: Store, executor: Any = None) -> "Study":
-        components = build_components(config)
+    def create(cls, config: StudyConfig, store: Store, executor: Any = None,
+               components: Components | None = None) -> "Study":
+        """A new experiment; ``components`` from ``build_components(config)`` when the caller has them."""
+        components = components or build_components(config)
         components.bind_strategy(config.seed)  # every user error surfaces before the store is touched
         experiment = store.create_experiment(config.name, config.to_dict(), config.seed)
         return cls(store, experiment, config, components, executor)

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from archsearch.config import StudyConfig
+from archsearch.core.objectives import Objective
 from archsearch.core.registry import SPACES
 from archsearch.store.base import TrialRecord
 from archsearch.store.sqlite import SQLiteStore
@@ -72,11 +73,15 @@ def format_metrics(metrics: dict[str, float]) -> str:
                      for k, v in metrics.items())
 
 
-def describe_best(space_name: str, best: TrialRecord | None, objective: str, report: str) -> list[str]:
+def stored_objectives(config: dict[str, Any]) -> tuple[Objective, Objective]:
+    """The (first) search objective and the report metric of a stored experiment's config."""
+    return Objective.parse(config["objective"].split(",")[0]), Objective.parse(config["report"])
+
+
+def describe_best(space_name: str, best: TrialRecord | None, objective: Objective, report: Objective) -> list[str]:
     if best is None:
         return ["no successful trial yet"]
-    metric = objective.split(":")[0]
     return [f"best arch:   {format_arch(space_name, best.arch)}  (trial {best.number})",
-            f"objective:   {metric} = {best.metrics.get(metric, math.nan):.4f}",
-            f"reported:    {report} = {best.metrics.get(report.split(':')[0], math.nan):.4f}",
+            f"objective:   {objective.metric} = {best.metrics.get(objective.metric, math.nan):.4f}",
+            f"reported:    {report.metric} = {best.metrics.get(report.metric, math.nan):.4f}",
             f"all metrics: {format_metrics(best.metrics)}"]

@@ -15,7 +15,7 @@ def run_study(study: Study, store_path: str, quiet: bool = False) -> int:
         reporter.close(study.progress())
     config = study.config
     print(f"finished {config.name!r}: {len(study.trials)} trials, {study.cost_spent:,.0f} s of cost spent")
-    for line in describe_best(config.space, study.best, config.objective, config.report):
+    for line in describe_best(config.space, study.best, study.components.objectives[0], study.components.report):
         print("  " + line)
     print(f"results stored in {store_path} as {config.name!r}; "
           f"see: archsearch show {config.name} --store {store_path}")

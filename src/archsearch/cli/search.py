@@ -34,10 +34,10 @@ def run(args: argparse.Namespace) -> int:
         config.set("name", args.name)
     if not config.name:
         config.name = f"{config.strategy}-{config.space}-{config.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
-    build_components(config)  # all config errors surface before the store is opened or created
+    components = build_components(config)  # all config errors surface before the store is opened or created
     store = open_store(args.store, create=True)
     try:
-        study = Study.create(config, store)
+        study = Study.create(config, store, components=components)
         print(f"search {config.name!r}: {config.strategy} on {config.space} "
               f"({'benchmark ' + config.benchmark + ', ' if config.benchmark else ''}{config.dataset}), "
               f"{_fidelity_text(study)}, {_budget_text(config)}, seed {config.seed}")

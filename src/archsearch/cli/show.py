@@ -7,8 +7,7 @@ import json
 import math
 from typing import Any
 
-from archsearch.cli.common import add_store_argument, describe_best, format_arch, open_store
-from archsearch.core.objectives import Objective
+from archsearch.cli.common import add_store_argument, describe_best, format_arch, open_store, stored_objectives
 from archsearch.store.base import ExperimentRecord, TrialRecord
 from archsearch.study import best_trial
 
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 def experiment_document(experiment: ExperimentRecord, trials: list[TrialRecord]) -> dict[str, Any]:
     config = experiment.config
     space = config["space"]
-    best = best_trial(trials, Objective.parse(config["objective"].split(",")[0]))
+    best = best_trial(trials, stored_objectives(config)[0])
     return {
         "name": experiment.name, "space": space, "strategy": config["strategy"], "seed": experiment.seed,
         "status": experiment.status, "config": config,
@@ -72,7 +71,8 @@ def _list_experiments(experiments: list[ExperimentRecord], as_json: bool) -> int
 
 def _print_text(experiment: ExperimentRecord, trials: list[TrialRecord], show_all: bool) -> None:
     config = experiment.config
-    metric = config["objective"].split(",")[0].split(":")[0]
+    objective, report = stored_objectives(config)
+    metric = objective.metric
     print(f"experiment {experiment.name!r} ({experiment.status}): {config['strategy']} on {config['space']}"
           f"{' / ' + config['benchmark'] if config.get('benchmark') else ''}, dataset {config['dataset']}, "
           f"seed {experiment.seed}")
@@ -84,9 +84,8 @@ def _print_text(experiment: ExperimentRecord, trials: list[TrialRecord], show_al
     print(f"{'#':>6}  {'status':7} {metric:>10} {config['report']:>15} {'cost':>9}  arch")
     for t in shown:
         value = t.metrics.get(metric, math.nan)
-        reported = t.metrics.get(Objective.parse(config["report"]).metric, math.nan)
+        reported = t.metrics.get(report.metric, math.nan)
         print(f"{t.number:>6}  {t.status:7} {value:>10.4f} {reported:>15.4f} {t.cost:>9.1f}  "
               f"{format_arch(config['space'], t.arch)}")
-    for line in describe_best(config["space"], best_trial(trials, Objective.parse(config["objective"].split(",")[0])),
-                              config["objective"], config["report"]):
+    for line in describe_best(config["space"], best_trial(trials, objective), objective, report):
         print(line)

@@ -36,9 +36,5 @@ class Objective:
             return -math.inf
         return value if self.direction == "max" else -value
 
-    def better(self, a: float, b: float) -> bool:
-        """Whether raw metric value ``a`` beats ``b`` in this direction."""
-        return a > b if self.direction == "max" else a < b
-
     def __str__(self) -> str:
         return f"{self.metric}:{self.direction}"

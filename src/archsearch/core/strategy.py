@@ -10,7 +10,6 @@ random generator, so that ``load_state_dict`` after a crash continues the very s
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,7 +71,7 @@ class Strategy(ABC):
 
     def score(self, result: Result) -> float:
         """The (first) objective as a number to maximise; -inf for failed trials."""
-        return self.objectives[0].score(result) if result.ok else -math.inf
+        return self.objectives[0].score(result)
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
