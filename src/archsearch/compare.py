@@ -12,10 +12,8 @@ the reported metric of the best arch so far by the objective (the Study's own in
 from __future__ import annotations
 
 import math
-import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
@@ -26,6 +24,7 @@ from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
 from archsearch.core.objectives import Objective
 from archsearch.core.registry import BENCHMARKS
+from archsearch.execution.processes import ProcessExecutor
 from archsearch.store.memory import InMemoryStore
 from archsearch.study import Progress, Study, build_components
 
@@ -128,29 +127,21 @@ def table_optimum(config: StudyConfig) -> float | None:
     return float(best) if math.isfinite(best) else None
 
 
-def _warm_up() -> None:
-    """Runs in a fresh worker: import what a run needs."""
-    import archsearch.study  # noqa: F401
-
-
 class _SeedRunner:
     """Runs seeds serially, or in a spawn-context process pool when ``workers > 1`` (results in seed order)."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: ProcessExecutor | None = None
 
     def __enter__(self) -> "_SeedRunner":
         if self.workers > 1:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
-            # start every worker now, so that the first strategy's wall time does not include the start-up
-            for future in [self._pool.submit(_warm_up) for _ in range(self.workers)]:
-                future.result()
+            self._pool = ProcessExecutor(self.workers)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown()
 
     def runs(self, config: StudyConfig, seeds: Sequence[int]) -> Iterator[SeedRun]:
         if self._pool is None:

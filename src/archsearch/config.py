@@ -2,7 +2,10 @@
 ``--set key=value`` overrides (``strategy.<option>`` and ``estimator.<option>`` reach components).
 
 Defaults are the NAS-Bench-201 paper protocol on CIFAR-10: search on the 12-epoch validation
-accuracy, 12,000 simulated seconds, report the 200-epoch test accuracy of the best arch.
+accuracy, 12,000 simulated seconds, report the 200-epoch test accuracy of the best arch. With a
+training estimator (``--estimator train``) the defaults not given explicitly become those of real
+training: no benchmark, the estimator's own epochs, an embedded dataset, a wall-clock budget, and the
+test accuracy as the reported metric.
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ DEFAULT_FIDELITY = 12
 DEFAULT_BUDGET_SECONDS = 12_000.0
 DEFAULT_OBJECTIVE = "valid_acc:max"
 DEFAULT_REPORT = "final_test_acc"
+DEFAULT_EXECUTOR = "serial"
+DEFAULT_DEVICE = "auto"
+# with a training estimator (keys not set explicitly)
+TRAIN_DEFAULT_DATASET = "mnist5k"
+TRAIN_DEFAULT_BUDGET_SECONDS = 600.0  # real seconds of training
+TRAIN_DEFAULT_REPORT = "test_acc"
+TABULAR_ESTIMATORS = ("tabular",)
 
 COMPONENT_PREFIXES = ("strategy", "estimator")
 
@@ -49,6 +59,11 @@ class StudyConfig:
     seed: int = 0
     objective: str = DEFAULT_OBJECTIVE
     report: str = DEFAULT_REPORT
+    device: str = DEFAULT_DEVICE
+    data_dir: str | None = None
+    download: bool = False
+    executor: str = DEFAULT_EXECUTOR
+    workers: int = 1
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -97,7 +112,7 @@ class StudyConfig:
         if key not in _SCALAR_KEYS:
             raise UserError(f"unknown config key {key!r}; keys: {', '.join(sorted(_SCALAR_KEYS))}, "
                             f"strategy.<option>, estimator.<option>")
-        if key in _TEXT_KEYS and not (isinstance(value, str) or (value is None and key == "benchmark")):
+        if key in _TEXT_KEYS and not (isinstance(value, str) or (value is None and key in _OPTIONAL_TEXT_KEYS)):
             raise UserError(f"config key {key!r} must be a text value, got {value!r}")
         setattr(self, key, value)
 
@@ -118,9 +133,20 @@ class StudyConfig:
         return key in self.__dict__.get("_explicit", set())
 
     def finish_budget(self) -> None:
-        """A trial budget given without a time budget replaces the default time budget."""
+        """Estimator-dependent defaults; a trial budget given without a time budget replaces the default one."""
+        self.apply_estimator_defaults()
         if self.was_set("max_trials") and self.max_trials is not None and not self.was_set("budget_seconds"):
             self.budget_seconds = None
+
+    def apply_estimator_defaults(self) -> None:
+        """A non-tabular estimator gets the training defaults for the keys not set explicitly."""
+        if self.estimator in TABULAR_ESTIMATORS:
+            return
+        defaults = {"benchmark": None, "fidelity": None, "dataset": TRAIN_DEFAULT_DATASET,
+                    "budget_seconds": TRAIN_DEFAULT_BUDGET_SECONDS, "report": TRAIN_DEFAULT_REPORT}
+        for key, value in defaults.items():
+            if not self.was_set(key):
+                setattr(self, key, value)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,6 +154,7 @@ class StudyConfig:
     # -- validation ---------------------------------------------------------------------------
     def validate(self) -> None:
         """Check names, numbers and options; raise one ``UserError`` for the first problem."""
+        self.apply_estimator_defaults()
         SPACES.check(self.space)
         STRATEGIES.check(self.strategy)
         ESTIMATORS.check(self.estimator)
@@ -142,6 +169,13 @@ class StudyConfig:
             raise UserError("set a budget: --budget-seconds S or --max-trials N")
         if self.fidelity is not None:
             self.fidelity = _positive("fidelity", self.fidelity)
+        self.workers = _integer("workers", self.workers, minimum=1)
+        if self.executor not in EXECUTORS:
+            raise UserError(f"unknown executor {self.executor!r}; choose from: {', '.join(EXECUTORS)}")
+        if self.workers > 1 and self.executor == "serial":
+            raise UserError("--workers > 1 needs --executor processes")
+        if not isinstance(self.download, bool):
+            raise UserError(f"config key 'download' must be true or false, got {self.download!r}")
         self.objectives()
         Objective.parse(self.report)
         check_options("strategy", self.strategy, STRATEGIES.load(self.strategy), self.strategy_options)
@@ -151,7 +185,10 @@ class StudyConfig:
 
 
 _SCALAR_KEYS = {f.name for f in fields(StudyConfig)} - {"strategy_options", "estimator_options"}
-_TEXT_KEYS = {"name", "space", "strategy", "estimator", "benchmark", "dataset", "objective", "report"}
+_TEXT_KEYS = {"name", "space", "strategy", "estimator", "benchmark", "dataset", "objective", "report", "device",
+              "data_dir", "executor"}
+_OPTIONAL_TEXT_KEYS = {"benchmark", "data_dir"}
+EXECUTORS = ("serial", "processes")
 
 
 def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -> None:

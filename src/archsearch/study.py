@@ -1,9 +1,12 @@
 """The search loop: ask -> submit to an executor -> collect -> tell -> persist in the store.
 
-Each finished trial and the strategy state after its ``tell`` are committed together before the
-next ``ask``; ``Study.resume`` reloads that state, so a resumed history equals an uninterrupted
-one (the strategy's RNG is part of its state). A trial that raises becomes ``failed`` with the
-error text and the search goes on.
+Trials run in batches of ``executor.workers`` asks (one at a time with the serial executor); each
+finished trial is told and committed as it finishes, and the strategy state after the batch's last
+``tell`` is committed with that trial, before the next ``ask``. ``Study.resume`` reloads that state and
+asks the interrupted batch again (the strategy's RNG is part of its state, so it asks the same
+trials): trials of it already stored are told from the store, the others run. So a killed search
+loses only the trials in flight, duplicates none, and with the serial executor its history equals an
+uninterrupted one. A trial that raises becomes ``failed`` with the error text and the search goes on.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import inspect
 import math
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +26,14 @@ from archsearch.core.errors import UserError
 from archsearch.core.estimator import Estimator
 from archsearch.core.objectives import Objective
 from archsearch.core.registry import BENCHMARKS, ESTIMATORS, SPACES, STRATEGIES
+from archsearch.core.arch import Arch
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
 from archsearch.core.strategy import Strategy, TrialRequest
-from archsearch.execution.serial import SerialExecutor
+from archsearch.execution.processes import make_executor
 from archsearch.store.base import ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
 
-ESTIMATOR_CONTEXT_KEYS = ("benchmark", "dataset", "fidelity", "space")
+ESTIMATOR_CONTEXT_KEYS = ("benchmark", "dataset", "fidelity", "space", "seed", "device", "data_dir", "download")
 
 
 @dataclass
@@ -85,7 +90,9 @@ def _available_metrics(estimator: Estimator, fidelity: float | None) -> tuple[st
 def _create_estimator(config: StudyConfig, space: SearchSpace) -> Estimator:
     factory = ESTIMATORS.load(config.estimator)
     check_options("estimator", config.estimator, factory, config.estimator_options)
-    context = {"benchmark": config.benchmark, "dataset": config.dataset, "fidelity": config.fidelity, "space": space}
+    context = {"benchmark": config.benchmark, "dataset": config.dataset, "fidelity": config.fidelity, "space": space,
+               "seed": config.seed, "device": config.device, "data_dir": config.data_dir,
+               "download": config.download}
     accepted = inspect.signature(factory).parameters
     kwargs = {k: v for k, v in context.items() if k in accepted and v is not None}
     return factory(**kwargs, **config.estimator_options)
@@ -100,6 +107,11 @@ def _check_metrics(estimator: Estimator, fidelity: float | None, objectives: Seq
         if objective.metric not in available:
             raise UserError(f"metric {objective.metric!r} is not available from estimator {estimator.name!r} "
                             f"at fidelity {fidelity}; available: {', '.join(available)}")
+
+
+def _stored_result(trial: TrialRecord) -> Result:
+    return Result(Arch(trial.arch), dict(trial.metrics), trial.cost, trial.fidelity, trial.status,  # type: ignore[arg-type]
+                  trial.error, dict(trial.curves))
 
 
 def best_trial(trials: Sequence[TrialRecord], objective: Objective) -> TrialRecord | None:
@@ -126,8 +138,9 @@ class Study:
     def __init__(self, store: Store, experiment: ExperimentRecord, config: StudyConfig, components: Components,
                  executor: Any = None) -> None:
         self.store, self.experiment, self.config, self.components = store, experiment, config, components
-        self.executor = executor or SerialExecutor()
+        self.executor = executor
         self.trials: list[TrialRecord] = store.trials(experiment.id)
+        self._unreplayed: list[TrialRecord] = []  # stored trials of a batch interrupted by a crash
         self.cost_spent = float(sum(t.cost for t in self.trials))
         self._best = best_trial(self.trials, components.objectives[0])
 
@@ -150,9 +163,10 @@ class Study:
         study = cls(store, experiment, config, components, executor)
         checkpoint = store.checkpoint(experiment.id)
         if checkpoint is not None:
-            if checkpoint.trial_count != len(study.trials):
+            if checkpoint.trial_count > len(study.trials):
                 raise UserError(f"store {name!r} is inconsistent: checkpoint after {checkpoint.trial_count} trials, "
                                 f"{len(study.trials)} trials stored")
+            study._unreplayed = study.trials[checkpoint.trial_count:]
             try:
                 components.strategy.load_state_dict(checkpoint.state)
             except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -171,45 +185,87 @@ class Study:
         return config.budget_seconds is not None and self.cost_spent >= config.budget_seconds
 
     def run(self, on_trial: Callable[[Progress], None] | None = None) -> "Study":
-        """Run until the budget (simulated seconds and/or trials) is spent."""
-        strategy = self.components.strategy
+        """Run until the budget (seconds of cost and/or trials) is spent."""
+        owns_executor = self.executor is None
+        if owns_executor:
+            self.executor = make_executor(self.config.executor, self.config.workers)
         try:
             while not self.done():
-                (request,) = strategy.ask_trials(1)
-                started = time.time()
-                result = self._evaluate(request)
-                strategy.tell([result])
-                self._record(result, started)
-                if on_trial is not None:
-                    on_trial(self.progress())
+                self._run_batch(self.components.strategy.ask_trials(self._batch_size()), on_trial)
         except Exception:
             self.store.set_status(self.experiment.id, "failed")  # resumable: trials so far are kept
             raise
+        finally:
+            if owns_executor:
+                self.executor.shutdown()
+                self.executor = None
         self.store.set_status(self.experiment.id, "finished")
         return self
 
-    def _evaluate(self, request: TrialRequest) -> Result:
-        fidelity = self.config.fidelity if request.fidelity is None else request.fidelity
-        future = self.executor.submit(self.components.estimator.evaluate, request.arch, fidelity)
-        try:
-            result = future.result()
-        except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the search
-            # no simulated cost: the budget must not depend on wall-clock timing (same seed, same history)
-            result = Result(request.arch, {}, 0.0, fidelity, "failed", f"{type(exc).__name__}: {exc}")
-        return result
+    def _batch_size(self) -> int:
+        size = int(getattr(self.executor, "workers", 1))
+        if self.config.max_trials is not None:
+            size = min(size, self.config.max_trials - len(self.trials))
+        return max(1, size)
 
-    def _record(self, result: Result, started: float) -> None:
+    def _run_batch(self, requests: Sequence[TrialRequest], on_trial: Callable[[Progress], None] | None) -> None:
+        """Tell the batch's stored results (after a crash), run the rest; checkpoint after the last tell."""
+        strategy = self.components.strategy
+        to_run = self._replay(requests)  # never empty: a batch's last trial is stored with its checkpoint
+        futures = {self._submit(request): (request, time.time()) for request in to_run}
+        for finished, future in enumerate(as_completed(futures), start=1):
+            request, started = futures[future]
+            result = self._collect(future, request)
+            strategy.tell([result])
+            self._record(result, started, checkpoint=finished == len(futures))
+            if on_trial is not None:
+                on_trial(self.progress())
+
+    def _replay(self, requests: Sequence[TrialRequest]) -> list[TrialRequest]:
+        """Tell the stored trials of an interrupted batch in their stored order; return the requests left."""
+        if not self._unreplayed:
+            return list(requests)
+        left = list(requests)
+        for trial in self._unreplayed:
+            match = next((r for r in left if dict(r.arch) == trial.arch
+                          and self._fidelity(r) == trial.fidelity), None)
+            if match is None:
+                raise UserError(f"store of {self.config.name!r} is inconsistent: trial {trial.number} was not asked "
+                                f"by the resumed strategy (was the code or the config changed?)")
+            left.remove(match)
+            self.components.strategy.tell([_stored_result(trial)])
+        self._unreplayed = []
+        return left
+
+    def _fidelity(self, request: TrialRequest) -> float | None:
+        return self.config.fidelity if request.fidelity is None else request.fidelity
+
+    def _submit(self, request: TrialRequest) -> "Future[Result]":
+        return self.executor.submit(self.components.estimator.evaluate, request.arch, self._fidelity(request))
+
+    def _collect(self, future: "Future[Result]", request: TrialRequest) -> Result:
+        try:
+            return future.result()
+        except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the search
+            # no cost: the budget must not depend on wall-clock timing of a crash (same seed, same history)
+            return Result(request.arch, {}, 0.0, self._fidelity(request), "failed", f"{type(exc).__name__}: {exc}")
+
+    def _record(self, result: Result, started: float, checkpoint: bool = True) -> None:
         trial = TrialRecord(len(self.trials), dict(result.arch), result.fidelity, result.status,
-                            dict(result.metrics), float(result.cost_seconds), result.error, started, time.time())
+                            dict(result.metrics), float(result.cost_seconds), result.error, started, time.time(),
+                            {name: list(values) for name, values in result.curves.items()})
         self.trials.append(trial)
         self.cost_spent += trial.cost
-        checkpoint = None
-        if self.store.persistent:
-            checkpoint = StrategyCheckpoint(len(self.trials), self.cost_spent, self.components.strategy.state_dict())
-        self.store.record_trial(self.experiment.id, trial, checkpoint)
+        state = self._checkpoint() if checkpoint else None
+        self.store.record_trial(self.experiment.id, trial, state)
         objective = self.components.objectives[0]
         if _trial_score(trial, objective) > (-math.inf if self._best is None else _trial_score(self._best, objective)):
             self._best = trial
+
+    def _checkpoint(self) -> StrategyCheckpoint | None:
+        if not self.store.persistent:
+            return None
+        return StrategyCheckpoint(len(self.trials), self.cost_spent, self.components.strategy.state_dict())
 
     # -- results ------------------------------------------------------------------------------
     @property

@@ -88,3 +88,38 @@ def test_missing_folder_and_missing_store(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not found"):
         SQLiteStore(tmp_path / "runs.db", create=False)
     assert not (tmp_path / "runs.db").exists()
+
+
+V1_TRIALS = """CREATE TABLE trials (
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id), number INTEGER NOT NULL,
+    arch TEXT NOT NULL, fidelity REAL, status TEXT NOT NULL, metrics TEXT NOT NULL, cost REAL NOT NULL,
+    error TEXT, started REAL, finished REAL, PRIMARY KEY (experiment_id, number))"""
+
+
+def test_version_1_store_is_migrated_and_keeps_its_trials(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    store = SQLiteStore(path)
+    experiment = store.create_experiment("old", {"space": "nb201"}, 0)
+    store.close()
+    with sqlite3.connect(path) as db:  # rebuild the version-1 layout with one stored trial
+        db.execute("DROP TABLE trials")
+        db.execute(V1_TRIALS)
+        db.execute("INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (experiment.id, 0, '{"a":"x"}', 12.0, "ok", '{"valid_acc": 81.0}', 10.0, None, 1.0, 2.0))
+        db.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    reopened = SQLiteStore(path, create=False)
+    (old,) = reopened.trials(experiment.id)
+    assert old.metrics == {"valid_acc": 81.0} and old.curves == {}
+    reopened.record_trial(experiment.id, trial(1), None)
+    assert [t.number for t in reopened.trials(experiment.id)] == [0, 1]
+    version = reopened._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+    assert int(version) == SCHEMA_VERSION
+
+
+def test_curves_round_trip(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "c.db")
+    experiment = store.create_experiment("e", {}, 0)
+    trial = TrialRecord(0, {"a": "x"}, 2.0, "ok", {"valid_acc": 50.0}, 1.0, None, 1.0, 2.0,
+                        {"valid_acc": [40.0, 50.0]})
+    store.record_trial(experiment.id, trial, None)
+    assert store.trials(experiment.id)[0].curves == {"valid_acc": [40.0, 50.0]}

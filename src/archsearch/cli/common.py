@@ -21,12 +21,17 @@ STUDY_FLAGS: dict[str, tuple[str, Any, str]] = {
     "--estimator": ("estimator", str, "performance estimator (archsearch list estimators)"),
     "--benchmark": ("benchmark", str, "tabular benchmark to query (archsearch list benchmarks)"),
     "--dataset": ("dataset", str, "dataset, e.g. cifar10, cifar100, ImageNet16-120 on nb201"),
-    "--fidelity": ("fidelity", float, "fidelity of each trial, e.g. epochs (nb201: 12 or 200)"),
+    "--fidelity": ("fidelity", float, "fidelity of each trial: epochs (nb201 table: 12 or 200; train: any)"),
     "--budget-seconds": ("budget_seconds", float, "stop once this many (simulated) seconds are spent"),
     "--max-trials": ("max_trials", int, "stop after this many trials"),
     "--seed": ("seed", int, "random seed (same seed, same history)"),
     "--objective": ("objective", str, "metric:direction to optimise, e.g. valid_acc:max"),
     "--report": ("report", str, "metric reported for the best arch, e.g. final_test_acc"),
+    "--device": ("device", str, "auto (CUDA when available), cpu, cuda or cuda:N"),
+    "--data-dir": ("data_dir", str, "where a file dataset lives (cifar10, image-folder; the .npz file for npz)"),
+    "--download": ("download", bool, "download the dataset into --data-dir where it can (cifar10)"),
+    "--executor": ("executor", str, "serial or processes (a local pool of --workers processes)"),
+    "--workers": ("workers", int, "trials run at once with --executor processes"),
 }
 
 
@@ -36,7 +41,11 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_study_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
     for flag, (key, kind, text) in STUDY_FLAGS.items():
-        if flag not in skip:
+        if flag in skip:
+            continue
+        if kind is bool:
+            parser.add_argument(flag, dest=key, action="store_const", const=True, default=None, help=text)
+        else:
             parser.add_argument(flag, dest=key, type=kind, default=None, help=text)
     parser.add_argument("--config", help="YAML/JSON file with the same keys (flags and --set override it)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

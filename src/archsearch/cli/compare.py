@@ -28,7 +28,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "deviation (ddof=1) of the reported metric of each run's best arch, with an optional "
                     "anytime plot (mean best-so-far with a 95%% band across seeds).",
         epilog=EXAMPLE)
-    add_study_arguments(parser, skip=("--strategy", "--seed"))
+    add_study_arguments(parser, skip=("--strategy", "--seed", "--executor", "--workers"))
     parser.add_argument("--strategies", default="random,regularized-evolution",
                         help="comma-separated strategy names (default: random,regularized-evolution)")
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (default 10)")

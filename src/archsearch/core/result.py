@@ -22,6 +22,7 @@ class Result:
     fidelity: float | None = None
     status: Status = "ok"
     error: str | None = None
+    curves: dict[str, list[float]] = field(default_factory=dict)  # per-epoch series, e.g. "valid_acc"
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -43,4 +44,5 @@ class Result:
             "cost": self.cost_seconds,
             "status": self.status,
             "error": self.error,
+            "curves": {name: list(values) for name, values in self.curves.items()},
         }

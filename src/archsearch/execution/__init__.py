@@ -1,4 +1,5 @@
-"""Executors: where trials run. All share ``submit(fn, *args) -> concurrent.futures.Future``."""
+"""Executors: where trials run. All share ``submit(fn, *args) -> concurrent.futures.Future``,
+``workers`` and ``shutdown()``."""
 
 from archsearch.execution.serial import SerialExecutor
 

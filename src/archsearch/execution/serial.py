@@ -25,3 +25,9 @@ class SerialExecutor:
 
     def shutdown(self) -> None:
         """Nothing to release."""
+
+    def __enter__(self) -> "SerialExecutor":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()

@@ -123,7 +123,9 @@ class ResNetBasicBlock(nn.Module):
     """The residual reduction block of NB201 (reference ``ResNetBasicblock``, stride 2).
 
     ``conv_a`` 3x3 ReLUConvBN (stride 2) -> ``conv_b`` 3x3 ReLUConvBN; the shortcut is AvgPool2d(2, 2)
-    followed by a 1x1 Conv2d (bias=False); output = shortcut + conv_b.
+    followed by a 1x1 Conv2d (bias=False); output = shortcut + conv_b. The pool uses ``ceil_mode`` so
+    that odd sizes (and 1-pixel-high signals such as MNIST-1D as 1 x L images) match the stride-2
+    convolution's ceil(H/2); on even sizes (CIFAR's 32 -> 16 -> 8) it equals the reference exactly.
     """
 
     def __init__(self, c_in: int, c_out: int, stride: int = 2) -> None:
@@ -135,7 +137,7 @@ class ResNetBasicBlock(nn.Module):
         self.downsample: nn.Module | None
         if stride == 2:
             self.downsample = nn.Sequential(
-                nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
+                nn.AvgPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=True),
                 nn.Conv2d(c_in, c_out, kernel_size=1, stride=1, padding=0, bias=False),
             )
         elif c_in != c_out:

@@ -34,10 +34,11 @@ class TrialRecord:
     error: str | None = None
     started: float | None = None
     finished: float | None = None
+    curves: dict[str, list[float]] = field(default_factory=dict)  # e.g. valid_acc per epoch
 
     def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "arch": self.arch, "fidelity": self.fidelity, "metrics": self.metrics,
-                "cost": self.cost, "status": self.status, "error": self.error}
+                "cost": self.cost, "status": self.status, "error": self.error, "curves": self.curves}
 
 
 @dataclass

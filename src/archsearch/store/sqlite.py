@@ -1,7 +1,7 @@
 """The SQLite journal (standard library ``sqlite3``, WAL mode).
 
 Tables: ``meta`` (schema version), ``experiments`` (name, full config as JSON, seed, status,
-created), ``trials`` (arch key, fidelity, status, metrics JSON, cost, start/end) and
+created), ``trials`` (arch key, fidelity, status, metrics JSON, cost, start/end, learning curves JSON) and
 ``strategy_state`` (the strategy's JSON state, its RNG included, after the latest trial). A trial
 and the checkpoint that follows it are written in one transaction, committed before the next ask,
 so a killed search loses at most the trial in flight and resumes exactly. WAL lets a second
@@ -9,7 +9,8 @@ process read while a search writes. ``synchronous=NORMAL``: durable across a kil
 after a power loss the journal is still consistent but may lack the last trials.
 
 Opening never creates or changes a file that is not an archsearch store: the header is checked
-before SQLite touches it.
+before SQLite touches it. Older schemas are migrated in place on open (version 1 -> 2 adds the
+``curves`` column, existing trials get ``{}``); a newer schema is refused.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from archsearch.core.errors import UserError
 from archsearch.store.base import ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 SCHEMA = """
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS experiments (
 CREATE TABLE IF NOT EXISTS trials (
     experiment_id INTEGER NOT NULL REFERENCES experiments(id), number INTEGER NOT NULL,
     arch TEXT NOT NULL, fidelity REAL, status TEXT NOT NULL, metrics TEXT NOT NULL, cost REAL NOT NULL,
-    error TEXT, started REAL, finished REAL, PRIMARY KEY (experiment_id, number));
+    error TEXT, started REAL, finished REAL, curves TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (experiment_id, number));
 CREATE TABLE IF NOT EXISTS strategy_state (
     experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id), trial_count INTEGER NOT NULL,
     cost_spent REAL NOT NULL, state TEXT NOT NULL);
@@ -88,11 +89,20 @@ class SQLiteStore(Store):
             if version > SCHEMA_VERSION:
                 raise UserError(f"store {self.path} has schema version {version}, newer than this archsearch "
                                 f"understands ({SCHEMA_VERSION}); upgrade archsearch")
+            if version < SCHEMA_VERSION:
+                self._migrate(version)
             return
         with self._transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _migrate(self, version: int) -> None:
+        """Bring an older store to ``SCHEMA_VERSION`` in one transaction; stored rows are kept as they are."""
+        with self._transaction():
+            if version < 2:
+                self._db.execute("ALTER TABLE trials ADD COLUMN curves TEXT NOT NULL DEFAULT '{}'")
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def _transaction(self) -> "_Transaction":
@@ -134,19 +144,21 @@ class SQLiteStore(Store):
     def record_trial(self, experiment_id: int, trial: TrialRecord, checkpoint: StrategyCheckpoint | None) -> None:
         with self._transaction():
             self._db.execute(
-                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (experiment_id, trial.number, json.dumps(trial.arch, separators=(",", ":")), trial.fidelity,
-                 trial.status, json.dumps(trial.metrics), trial.cost, trial.error, trial.started, trial.finished))
+                 trial.status, json.dumps(trial.metrics), trial.cost, trial.error, trial.started, trial.finished,
+                 json.dumps(trial.curves)))
             if checkpoint is not None:
                 self._db.execute("INSERT OR REPLACE INTO strategy_state VALUES (?,?,?,?)",
                                  (experiment_id, checkpoint.trial_count, checkpoint.cost_spent,
                                   json.dumps(checkpoint.state)))
 
     def trials(self, experiment_id: int) -> list[TrialRecord]:
-        rows = self._db.execute("SELECT number, arch, fidelity, status, metrics, cost, error, started, finished "
-                                "FROM trials WHERE experiment_id=? ORDER BY number", (experiment_id,)).fetchall()
+        rows = self._db.execute("SELECT number, arch, fidelity, status, metrics, cost, error, started, finished, "
+                                "curves FROM trials WHERE experiment_id=? ORDER BY number", (experiment_id,)).fetchall()
         return [TrialRecord(number, json.loads(arch), fidelity, status, json.loads(metrics), cost, error, started,
-                            finished) for number, arch, fidelity, status, metrics, cost, error, started, finished in rows]
+                            finished, json.loads(curves))
+                for number, arch, fidelity, status, metrics, cost, error, started, finished, curves in rows]
 
     def checkpoint(self, experiment_id: int) -> StrategyCheckpoint | None:
         row = self._db.execute("SELECT trial_count, cost_spent, state FROM strategy_state WHERE experiment_id=?",

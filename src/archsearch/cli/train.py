@@ -1,0 +1,106 @@
+"""``archsearch train``: train one architecture fully and save a checkpoint (weights + arch + config)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from archsearch.cli.common import format_metrics
+from archsearch.core.errors import UserError
+from archsearch.core.registry import SPACES
+
+EXAMPLE = ("example: archsearch train --space nb201 --dataset mnist5k --epochs 30 --out best.pt "
+           "--arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' "
+           "--set net.channels=16 --set lr=0.05")
+
+
+FLAG_OPTIONS = {"dataset", "fidelity", "epochs", "seed", "device", "data_dir", "download", "fraction"}
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "train", help="train one architecture and save a checkpoint",
+        description="Train one architecture with the train estimator's recipe (SGD Nesterov, cosine lr) and save "
+                    "a checkpoint loadable with torch.load(weights_only=True) and by 'archsearch export'.",
+        epilog=EXAMPLE)
+    parser.add_argument("--arch", required=True, help="architecture string (the space's native form or JSON)")
+    parser.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    parser.add_argument("--dataset", default="mnist5k", help="dataset (archsearch list datasets; default mnist5k)")
+    parser.add_argument("--epochs", type=float, default=30.0, help="epochs (default 30)")
+    parser.add_argument("--fraction", type=float, default=1.0, help="fraction of the train split to use")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initialisation and batches")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--data-dir", default=None, help="where a file dataset lives")
+    parser.add_argument("--download", action="store_true", help="download the dataset where it can")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="a training option, e.g. lr=0.05, batch_size=64, net.channels=16 (repeatable)")
+    parser.add_argument("--out", default="model.pt", help="checkpoint file to write (default model.pt)")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    parser.set_defaults(run=run)
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs (values as YAML scalars); ``net.X=v`` collects into the ``net`` mapping."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, eq, text = pair.partition("=")
+        if not eq or not key.strip():
+            raise UserError(f"--set needs key=value, got {pair!r}")
+        try:
+            value = yaml.safe_load(text) if text else ""
+        except yaml.YAMLError:
+            value = text
+        prefix, dot, name = key.strip().partition(".")
+        if dot and prefix == "net":
+            options.setdefault("net", {})[name] = value
+        else:
+            options[key.strip()] = value
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    from archsearch.estimators.train import TrainEstimator, trial_seed
+    from archsearch.estimators.trainer import TrialFailed, train
+    from archsearch.export import save_checkpoint
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UserError(f"output folder does not exist: {out.parent}")
+    options = parse_overrides(args.overrides)
+    flagged = sorted(set(options) & FLAG_OPTIONS)
+    if flagged:
+        raise UserError(f"set {flagged[0]} with its flag (--{flagged[0].replace('_', '-')}), not --set")
+    space = SPACES.create(args.space)
+    arch = space.parse(args.arch)
+    estimator = TrainEstimator(space, args.dataset, fidelity=args.epochs, seed=args.seed, device=args.device,
+                               data_dir=args.data_dir, download=args.download, fraction=args.fraction, **options)
+    model = estimator.build(arch)
+    metrics = estimator.model_metrics(model)
+    print(f"training {space.format(arch)} on {args.dataset} for {args.epochs:g} epochs on {estimator.device}",
+          flush=True)
+    try:
+        history = train(model, estimator.data(), estimator.recipe, seed=trial_seed(args.seed, arch) + 1)
+    except TrialFailed as failure:
+        raise UserError(f"training failed: {failure.reason}") from None
+    metrics.update(history.metrics)
+    dataset = estimator.dataset
+    save_checkpoint(out, model, arch=dict(arch), space=args.space, net=estimator.net,
+                    input_shape=dataset.shape, num_classes=dataset.num_classes,
+                    extra={"dataset": args.dataset, "options": _plain(estimator.options), "metrics": metrics,
+                           "curves": history.curves})
+    if args.json:
+        print(json.dumps({"arch": space.format(arch), "metrics": metrics, "curves": history.curves,
+                          "checkpoint": str(out)}))
+    else:
+        print(f"  {format_metrics(metrics)}\n  valid_acc by epoch: "
+              + ", ".join(f"{v:.2f}" for v in history.curves["valid_acc"]) + f"\ncheckpoint saved to {out}")
+    return 0
+
+
+def _plain(options: dict[str, Any]) -> dict[str, Any]:
+    """Options as JSON-plain values (a checkpoint holds only plain types besides tensors)."""
+    return json.loads(json.dumps(options, default=str))

@@ -1,0 +1,183 @@
+"""TrainEstimator: scores an architecture by training ``space.build(arch)`` on a dataset, for real.
+
+Budgeted training as in the NAS literature's inner loop (Elsken, Metzen & Hutter 2019, Sec. 5): fewer
+epochs (the fidelity), a subsampled train set (``fraction``), a wall-clock limit, early termination
+(``patience``); the recipe is ``archsearch.estimators.trainer.Recipe`` (NAS-Bench-201's by default).
+
+Each trial is seeded from the study seed and the arch (not from the trial number), so re-running a
+trial gives the same weights and the same metrics on CPU, in any process. Params, FLOPs and latency
+of the network are measured with ``archsearch.metrics`` and recorded with the accuracies. The cost of
+a trial is its wall-clock time. The estimator pickles as its options: a worker process loads the
+dataset once and keeps it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from archsearch.core.arch import Arch
+from archsearch.core.device import resolve_device
+from archsearch.core.errors import ArchError, UserError
+from archsearch.core.estimator import Estimator
+from archsearch.core.options import check_bool, check_int, check_number
+from archsearch.core.registry import DATASETS
+from archsearch.core.result import Result
+from archsearch.core.space import SearchSpace
+from archsearch.estimators.trainer import Recipe, TrialFailed, train
+
+DEFAULT_DATASET = "digits"
+DEFAULT_MEASURE = ("params", "flops", "latency")
+DEFAULT_LATENCY_BATCH = 32
+TRAIN_METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc", "epochs",
+                 "train_seconds")
+
+
+def trial_seed(study_seed: int, arch: Arch) -> int:
+    """A 63-bit seed from the study seed and the arch's canonical key (stable across processes)."""
+    digest = hashlib.sha256(f"{study_seed}:{arch.key()}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+def load_dataset(name: str, data_dir: str | None = None, download: bool = False) -> Any:
+    """A registered dataset, passing ``data_dir`` / ``download`` only to loaders that take them."""
+    import inspect
+
+    loader = DATASETS.load(name)
+    accepted = inspect.signature(loader).parameters
+    options = {key: value for key, value in (("data_dir", data_dir), ("download", download))
+               if key in accepted and value not in (None, False)}
+    if data_dir is not None and "data_dir" not in accepted:
+        raise UserError(f"dataset {name!r} is embedded; it takes no --data-dir")
+    return loader(**options)
+
+
+class TrainEstimator(Estimator):
+    """``TrainEstimator(space, "mnist5k", epochs=3, fraction=0.5, net={"channels": 8})``."""
+
+    name = "train"
+
+    def __init__(self, space: SearchSpace, dataset: str = DEFAULT_DATASET, *, fidelity: float | None = None,
+                 seed: int = 0, device: str = "auto", data_dir: str | None = None, download: bool = False,
+                 fraction: float = 1.0, net: Mapping[str, Any] | None = None,
+                 measure: Sequence[str] = DEFAULT_MEASURE, latency_batch: int | None = DEFAULT_LATENCY_BATCH,
+                 fidelities: Sequence[float] = (), **recipe: Any) -> None:
+        owner = "estimator train"
+        unknown = sorted(set(recipe) - set(Recipe.option_names()))
+        if unknown:
+            raise UserError(f"unknown option estimator.{unknown[0]} for estimator 'train'; options: dataset, "
+                            f"fraction, net, measure, latency_batch, fidelities, {', '.join(Recipe.option_names())}")
+        if fidelity is not None:
+            recipe["epochs"] = fidelity
+        self.space, self.dataset_name, self.seed = space, dataset, check_int(owner, "seed", seed, 0)
+        self.device_name, self.data_dir, self.download = device, data_dir, check_bool(owner, "download", download)
+        self.fraction = check_number(owner, "fraction", fraction, 1e-9, 1.0)
+        self.net = dict(net or {})
+        self.measure, self.latency_batch = tuple(measure), latency_batch
+        self.ladder = tuple(check_number(owner, "fidelities", f, 1e-9) for f in fidelities)
+        self.recipe = _checked_recipe(owner, recipe)
+        self.options = {"dataset": dataset, "fidelity": fidelity, "seed": seed, "device": device,
+                        "data_dir": data_dir, "download": download, "fraction": fraction, "net": self.net,
+                        "measure": list(self.measure), "latency_batch": latency_batch,
+                        "fidelities": list(self.ladder), **recipe}
+        self.device = resolve_device(device)
+        self._data: Any = None
+        self.dataset = load_dataset(dataset, data_dir, download)  # user errors surface now, not per trial
+
+    # -- the estimator interface --------------------------------------------------------------
+    def evaluate(self, arch: Arch, fidelity: float | None = None) -> Result:
+        epochs = self.recipe.epochs if fidelity is None else float(fidelity)
+        started = time.perf_counter()
+        try:
+            model = self.build(arch)
+        except (ArchError, ValueError, RuntimeError) as exc:
+            return Result(arch, {}, time.perf_counter() - started, epochs, "failed", f"cannot build: {exc}")
+        metrics = self.model_metrics(model)
+        recipe = Recipe(**{**self.recipe.__dict__, "epochs": epochs})
+        try:
+            history = train(model, self.data(), recipe, seed=trial_seed(self.seed, arch) + 1)
+        except TrialFailed as failure:
+            return Result(arch, {**metrics, **failure.history.metrics}, time.perf_counter() - started, epochs,
+                          "failed", failure.reason, failure.history.curves)
+        return Result(arch, {**metrics, **history.metrics}, time.perf_counter() - started, epochs, "ok",
+                      None, history.curves)
+
+    def fidelities(self) -> tuple[float, ...]:
+        return self.ladder
+
+    def metrics(self) -> tuple[str, ...]:
+        return (*TRAIN_METRICS, *_measured_names(self.measure, self.latency_batch))
+
+    def describe(self) -> dict[str, Any]:
+        return {"estimator": self.name, **self.options, "dataset_info": self.dataset.describe(),
+                "device_resolved": str(self.device)}
+
+    # -- parts, also used by ``archsearch train`` ---------------------------------------------
+    def build(self, arch: Arch) -> torch.nn.Module:
+        """The network for ``arch`` on the device, initialised from the trial seed."""
+        arch = self.space.validate(arch)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(trial_seed(self.seed, arch))
+            model = self.space.build(arch, num_classes=self.dataset.num_classes,
+                                     in_channels=self.dataset.shape[0], **self.net)
+        model = model.to(self.device)
+        return model.to(memory_format=torch.channels_last) if self.device.type == "cuda" else model
+
+    def model_metrics(self, model: torch.nn.Module) -> dict[str, float]:
+        if not self.measure:
+            return {}
+        from archsearch.metrics import model_metrics
+
+        return model_metrics(model, self.dataset.shape, latency_batch=self.latency_batch, measure=self.measure)
+
+    def data(self) -> Any:
+        """The dataset's splits on the device (made once per process)."""
+        if self._data is None:
+            from archsearch.data.loader import DeviceData
+
+            self._data = DeviceData(self.dataset, self.device, fraction=self.fraction,
+                                    channels_last=self.device.type == "cuda")
+        return self._data
+
+    def __reduce__(self) -> tuple:
+        """Pickles as its options: a worker rebuilds the estimator and loads the (cached) dataset itself."""
+        return (_rebuild, (self.space, self.options))
+
+
+def _rebuild(space: SearchSpace, options: dict[str, Any]) -> TrainEstimator:
+    options = dict(options)
+    return TrainEstimator(space, options.pop("dataset"), **options)
+
+
+def _checked_recipe(owner: str, options: dict[str, Any]) -> Recipe:
+    """A ``Recipe`` from user options, each value checked (one clear line for the first bad one)."""
+    checked = dict(options)
+    for name in ("epochs", "lr", "max_seconds"):
+        if checked.get(name) is not None:
+            checked[name] = check_number(owner, name, checked[name], 1e-12)
+    for name in ("momentum", "weight_decay", "label_smoothing"):
+        if name in checked:
+            checked[name] = check_number(owner, name, checked[name], 0.0, 1.0 if name != "weight_decay" else None)
+    for name in ("batch_size", "eval_batch_size", "patience"):
+        if checked.get(name) is not None:
+            checked[name] = check_int(owner, name, checked[name], 1)
+    for name in ("nesterov", "augment"):
+        if name in checked:
+            checked[name] = check_bool(owner, name, checked[name])
+    if checked.get("grad_clip") is not None:
+        checked["grad_clip"] = check_number(owner, "grad_clip", checked["grad_clip"], 1e-12)
+    return Recipe(**checked)
+
+
+def _measured_names(measure: Sequence[str], latency_batch: int | None) -> tuple[str, ...]:
+    names: list[str] = []
+    for item in measure:
+        if item == "latency":
+            names += ["latency_ms"] + (["latency_batch_ms"] if latency_batch else [])
+        else:
+            names.append(item)
+    return tuple(names)
