@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from archsearch.data.datasets import Dataset, Split
+from archsearch.data.base import Dataset, Split
 from archsearch.data.loader import DeviceData
 from archsearch.estimators.trainer import Recipe, train
 from archsearch.metrics import count_flops

@@ -14,8 +14,8 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, as_completed
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +109,15 @@ def _check_metrics(estimator: Estimator, fidelity: float | None, objectives: Seq
                             f"at fidelity {fidelity}; available: {', '.join(available)}")
 
 
+def _in_completion_order(futures: list[Future]) -> Iterator[Future]:
+    """Futures as they finish; those finishing together in submission order (deterministic when serial)."""
+    pending = futures
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        yield from (f for f in pending if f in done)
+        pending = [f for f in pending if f not in done]
+
+
 def _stored_result(trial: TrialRecord) -> Result:
     return Result(Arch(trial.arch), dict(trial.metrics), trial.cost, trial.fidelity, trial.status,  # type: ignore[arg-type]
                   trial.error, dict(trial.curves))
@@ -171,8 +180,8 @@ class Study:
                 components.strategy.load_state_dict(checkpoint.state)
             except (KeyError, TypeError, ValueError, IndexError) as exc:
                 raise UserError(f"the strategy checkpoint of {name!r} is corrupt ({type(exc).__name__}: {exc})") from None
-        elif study.trials:
-            raise UserError(f"experiment {name!r} has trials but no strategy checkpoint; it cannot be resumed")
+        else:  # killed inside the first batch: the fresh strategy asks that batch again
+            study._unreplayed = list(study.trials)
         if experiment.status != "running":
             store.set_status(experiment.id, "running")
         return study
@@ -213,7 +222,7 @@ class Study:
         strategy = self.components.strategy
         to_run = self._replay(requests)  # never empty: a batch's last trial is stored with its checkpoint
         futures = {self._submit(request): (request, time.time()) for request in to_run}
-        for finished, future in enumerate(as_completed(futures), start=1):
+        for finished, future in enumerate(_in_completion_order(list(futures)), start=1):
             request, started = futures[future]
             result = self._collect(future, request)
             strategy.tell([result])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from archsearch.data.datasets import Dataset, Split
+from archsearch.data.base import Dataset, Split
 
 SUBSET_SEED = 0  # the train subset kept by ``fraction`` < 1 is the same for every trial
 

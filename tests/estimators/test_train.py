@@ -1,0 +1,107 @@
+"""The train estimator: real (tiny) training on embedded data, seeded trials, failure paths, metrics."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from archsearch.core.errors import UserError
+from archsearch.estimators.train import TrainEstimator, trial_seed
+from archsearch.spaces.nb201 import NB201Space
+
+SPACE = NB201Space()
+ARCH = SPACE.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+TINY = {"channels": 4, "cells_per_stage": 1}
+TIMING = ("train_seconds", "latency_ms", "latency_batch_ms")
+
+
+def estimator(**options: object) -> TrainEstimator:
+    defaults: dict[str, object] = {"net": TINY, "measure": (), "batch_size": 64, "device": "cpu"}
+    return TrainEstimator(SPACE, "digits", **{**defaults, **options})
+
+
+def untimed(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: v for k, v in metrics.items() if k not in TIMING}
+
+
+def test_one_epoch_on_digits_is_above_chance() -> None:
+    result = estimator(fidelity=1).evaluate(ARCH)
+    assert result.status == "ok", result.error
+    assert result.metrics["valid_acc"] > 30.0 and result.metrics["test_acc"] > 30.0  # chance is 10 %
+    assert result.metrics["epochs"] == pytest.approx(1.0)
+    assert len(result.curves["valid_acc"]) == 1 and result.curves["valid_acc"][0] == result.metrics["valid_acc"]
+    assert result.cost_seconds >= result.metrics["train_seconds"] > 0
+
+
+def test_a_trial_gives_the_same_result_when_rerun() -> None:
+    first = estimator(fidelity=1, seed=3).evaluate(ARCH)
+    again = estimator(fidelity=1, seed=3).evaluate(ARCH)
+    other = estimator(fidelity=1, seed=4).evaluate(ARCH)
+    assert untimed(first.metrics) == untimed(again.metrics) and first.curves == again.curves
+    assert untimed(first.metrics) != untimed(other.metrics)
+    assert trial_seed(3, ARCH) == trial_seed(3, SPACE.parse(SPACE.format(ARCH))) != trial_seed(4, ARCH)
+
+
+def test_fidelity_is_epochs_and_learning_curve_grows() -> None:
+    result = estimator(fidelity=3).evaluate(ARCH, 2)
+    assert result.fidelity == 2 and len(result.curves["valid_acc"]) == 2 and len(result.curves["train_loss"]) == 2
+
+
+def test_fraction_and_fractional_epochs() -> None:
+    result = estimator(fraction=0.25).evaluate(ARCH, 0.5)
+    assert result.status == "ok" and result.metrics["epochs"] == pytest.approx(0.5, abs=0.1)
+
+
+def test_a_huge_learning_rate_fails_the_trial_with_the_reason() -> None:
+    result = estimator(fidelity=2, lr=1e12).evaluate(ARCH)
+    assert result.status == "failed" and "non-finite loss" in (result.error or "")
+
+
+def test_the_time_limit_fails_the_trial_with_the_reason() -> None:
+    result = estimator(fidelity=5, max_seconds=1e-4).evaluate(ARCH)
+    assert result.status == "failed" and "time limit" in (result.error or "")
+
+
+def test_patience_stops_early() -> None:
+    result = estimator(fidelity=30, patience=1, lr=1e-6).evaluate(ARCH)  # no progress at a tiny lr
+    assert result.status == "ok" and len(result.curves["valid_acc"]) < 30
+
+
+def test_model_metrics_are_recorded() -> None:
+    result = estimator(fidelity=0.2, measure=("params", "flops", "latency"), latency_batch=8).evaluate(ARCH)
+    assert result.metrics["params"] > 0 and result.metrics["flops"] > 0
+    assert 0 < result.metrics["latency_ms"] < 1000 and 0 < result.metrics["latency_batch_ms"] < 10_000
+    assert set(estimator(measure=("params", "flops", "latency")).metrics()) >= {"params", "flops", "latency_ms"}
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"learning_rate": 0.1}, "unknown option estimator.learning_rate"),
+    ({"lr": -1}, "lr"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"fraction": 1.5}, "fraction"),
+    ({"device": "tpu"}, "unknown device"),
+    ({"nesterov": "yes"}, "nesterov"),
+])
+def test_bad_options_are_user_errors(options: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        estimator(**options)
+
+
+def test_unknown_dataset_and_embedded_data_dir_are_user_errors() -> None:
+    with pytest.raises(UserError, match="unknown dataset"):
+        TrainEstimator(SPACE, "imagenet")
+    with pytest.raises(UserError, match="takes no --data-dir"):
+        TrainEstimator(SPACE, "digits", data_dir="/tmp")
+
+
+def test_estimator_pickles_as_its_options() -> None:
+    import pickle
+
+    original = estimator(fidelity=1)
+    original.data()  # loads tensors; they must not travel
+    payload = pickle.dumps(original)
+    assert len(payload) < 20_000
+    copy = pickle.loads(payload)
+    assert untimed(copy.evaluate(ARCH).metrics) == untimed(original.evaluate(ARCH).metrics)
+    assert not math.isnan(copy.evaluate(ARCH).metrics["valid_acc"])

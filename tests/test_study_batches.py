@@ -1,0 +1,79 @@
+"""Batches of trials (one per worker): told as they finish, committed with one checkpoint per batch, and a
+search killed inside a batch resumes with no trial lost or run twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archsearch.config import StudyConfig
+from archsearch.execution.serial import SerialExecutor
+from archsearch.store.sqlite import SQLiteStore
+from archsearch.study import Study
+
+
+class BatchingSerialExecutor(SerialExecutor):
+    """Asks come in batches of three; trials still run one after the other (a deterministic stand-in)."""
+
+    workers = 3
+
+
+class Killed(BaseException):
+    """Stands for a SIGKILL: nothing after it runs."""
+
+
+def config(**overrides: object) -> StudyConfig:
+    cfg = StudyConfig.from_mapping({"name": "b", "max_trials": 11, **overrides})
+    cfg.finish_budget()
+    return cfg
+
+
+def history(trials) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return [(t.number, t.arch, t.fidelity, t.metrics, t.status) for t in trials]
+
+
+@pytest.mark.parametrize("strategy", ["regularized-evolution", "hyperband"])
+def test_batches_fill_the_trial_budget_exactly(tmp_path: Path, strategy: str) -> None:
+    store = SQLiteStore(tmp_path / "runs.db")
+    study = Study.create(config(strategy=strategy), store, executor=BatchingSerialExecutor()).run()
+    assert len(study.trials) == 11
+    checkpoint = store.checkpoint(study.experiment.id)
+    assert checkpoint is not None and checkpoint.trial_count == 11
+
+
+@pytest.mark.parametrize("kill_after", [1, 4, 5, 6])
+def test_kill_inside_a_batch_then_resume_equals_an_uninterrupted_run(tmp_path: Path, kill_after: int) -> None:
+    reference = Study.create(config(), SQLiteStore(tmp_path / "ref.db"), executor=BatchingSerialExecutor()).run()
+
+    store = SQLiteStore(tmp_path / "runs.db")
+    study = Study.create(config(), store, executor=BatchingSerialExecutor())
+
+    def kill(progress) -> None:  # type: ignore[no-untyped-def]
+        if progress.trials == kill_after:
+            raise Killed
+
+    with pytest.raises(Killed):
+        study.run(on_trial=kill)
+    store.close()
+    stored = SQLiteStore(tmp_path / "runs.db", create=False)
+    assert len(stored.trials(study.experiment.id)) == kill_after
+    resumed = Study.resume("b", stored, executor=BatchingSerialExecutor()).run()
+    assert history(resumed.trials) == history(reference.trials)
+
+
+def test_resume_refuses_stored_trials_the_strategy_did_not_ask(tmp_path: Path) -> None:
+    from archsearch.core.errors import UserError
+
+    store = SQLiteStore(tmp_path / "runs.db")
+    study = Study.create(config(), store, executor=BatchingSerialExecutor())
+
+    def kill(progress) -> None:  # type: ignore[no-untyped-def]
+        if progress.trials == 4:
+            raise Killed
+
+    with pytest.raises(Killed):
+        study.run(on_trial=kill)
+    store._db.execute("UPDATE trials SET arch='{\"edge_1_0\":\"none\"}' WHERE number=3")
+    with pytest.raises(UserError, match="not asked"):
+        Study.resume("b", store, executor=BatchingSerialExecutor()).run()
