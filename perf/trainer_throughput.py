@@ -4,11 +4,12 @@ trainer's achieved FLOP/s as a fraction of this machine's dense matmul peak.
 (a) The same NB201 network, the same number of SGD steps, 32x32x3 inputs (synthetic uint8 images with
     CIFAR-10's shapes: the real set is not shipped), batch 128, crop-with-padding-4 + flip augmentation:
     - ours: ``archsearch.estimators.trainer.train`` over a device-resident ``DeviceData`` (batch index
-      slices, whole-batch augmentation);
+      slices, whole-batch augmentation), channels_last model and batches as the train estimator uses;
     - reference: ``torch.utils.data.DataLoader`` over a map-style dataset whose ``__getitem__`` converts one
       HWC uint8 image to a normalised CHW float tensor, pads, crops and flips it (what torchvision's
       ToTensor / RandomCrop(32, 4) / RandomHorizontalFlip / Normalize do per sample), default collate,
-      then the same SGD step. ``--loader-workers`` sets its ``num_workers`` (0 and 2 are both reported).
+      then the same SGD step on the same network in PyTorch's default (NCHW) layout. ``--loader-workers``
+      sets its ``num_workers`` (0 and 2 are both reported; on 2 cores, 2 workers compete with the step).
 (d) FLOP/s = 3 x forward FLOPs (2 x multiply-adds) x images/s, against a large ``torch.mm`` (float32).
 
     .venv/bin/python perf/trainer_throughput.py --channels 16 32 --cells 5 --steps 30 --out perf/results/throughput.json
@@ -94,7 +95,7 @@ def reference_images_per_second(model: torch.nn.Module, images: np.ndarray, labe
 
 
 def ours_images_per_second(model: torch.nn.Module, dataset: Dataset, steps: int) -> float:
-    data = DeviceData(dataset, torch.device("cpu"))
+    data = DeviceData(dataset, torch.device("cpu"), channels_last=True)
     epochs = steps / (len(dataset.train.y) / BATCH)
     started = time.perf_counter()
     history = train(model, data, Recipe(epochs=epochs, batch_size=BATCH), seed=0, evaluate_test=False)
@@ -122,8 +123,9 @@ def measure(channels: int, cells: int, steps: int, loader_workers: list[int]) ->
     images, labels = synthetic_cifar(steps * BATCH)
     fresh = lambda: space.build(arch, channels=channels, cells_per_stage=cells)  # noqa: E731
     warm = max(2, steps // 10)
-    ours_images_per_second(fresh(), as_dataset(images[: warm * BATCH], labels[: warm * BATCH]), warm)  # warm-up
-    ours = ours_images_per_second(fresh(), as_dataset(images, labels), steps)
+    ours_net = lambda: fresh().to(memory_format=torch.channels_last)  # noqa: E731 - as the train estimator builds
+    ours_images_per_second(ours_net(), as_dataset(images[: warm * BATCH], labels[: warm * BATCH]), warm)  # warm-up
+    ours = ours_images_per_second(ours_net(), as_dataset(images, labels), steps)
     row = {"channels": channels, "cells_per_stage": cells, "steps": steps, "batch": BATCH,
            "ours_images_per_s": ours}
     for workers in loader_workers:

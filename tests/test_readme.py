@@ -15,7 +15,8 @@ def readme_commands() -> list[str]:
 
 def test_ci_runs_the_readme_test_command() -> None:
     install_and_search, install_and_test = readme_commands()
-    assert install_and_search.endswith("archsearch search")
+    assert install_and_search.endswith("archsearch search --config examples/mnist5k-search.yaml")
+    assert (ROOT / "examples" / "mnist5k-search.yaml").is_file()
     assert "pytest" in install_and_test
     assert install_and_test in (ROOT / ".ci" / "run").read_text()
 

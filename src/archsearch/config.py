@@ -98,7 +98,7 @@ class StudyConfig:
         self.__dict__.setdefault("_explicit", set()).add(key)
         prefix, dot, option = key.partition(".")
         if dot and prefix in COMPONENT_PREFIXES and option:
-            getattr(self, f"{prefix}_options")[option] = value
+            set_dotted(getattr(self, f"{prefix}_options"), option, value)
             return
         if key in COMPONENT_PREFIXES and isinstance(value, dict):  # strategy: {name: ..., population_size: ...}
             value = dict(value)
@@ -142,8 +142,10 @@ class StudyConfig:
         """A non-tabular estimator gets the training defaults for the keys not set explicitly."""
         if self.estimator in TABULAR_ESTIMATORS:
             return
+        trial_budget = self.was_set("max_trials") and self.max_trials is not None
         defaults = {"benchmark": None, "fidelity": None, "dataset": TRAIN_DEFAULT_DATASET,
-                    "budget_seconds": TRAIN_DEFAULT_BUDGET_SECONDS, "report": TRAIN_DEFAULT_REPORT}
+                    "budget_seconds": None if trial_budget else TRAIN_DEFAULT_BUDGET_SECONDS,
+                    "report": TRAIN_DEFAULT_REPORT}
         for key, value in defaults.items():
             if not self.was_set(key):
                 setattr(self, key, value)
@@ -189,6 +191,17 @@ _TEXT_KEYS = {"name", "space", "strategy", "estimator", "benchmark", "dataset", 
               "data_dir", "executor"}
 _OPTIONAL_TEXT_KEYS = {"benchmark", "data_dir"}
 EXECUTORS = ("serial", "processes")
+
+
+def set_dotted(options: dict[str, Any], key: str, value: Any) -> None:
+    """``net.channels=8`` -> ``options["net"]["channels"] = 8`` (nested mappings by dots)."""
+    *parents, last = key.split(".")
+    for parent in parents:
+        child = options.get(parent)
+        if not isinstance(child, dict):
+            child = options[parent] = {}
+        options = child
+    options[last] = value
 
 
 def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -> None:

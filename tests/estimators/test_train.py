@@ -105,3 +105,40 @@ def test_estimator_pickles_as_its_options() -> None:
     copy = pickle.loads(payload)
     assert untimed(copy.evaluate(ARCH).metrics) == untimed(original.evaluate(ARCH).metrics)
     assert not math.isnan(copy.evaluate(ARCH).metrics["valid_acc"])
+
+
+def test_processes_executor_gives_the_same_trials_as_serial() -> None:
+    from archsearch.config import StudyConfig
+    from archsearch.store.memory import InMemoryStore
+    from archsearch.study import Study
+
+    def run(executor: str, workers: int) -> dict[str, dict[str, float]]:
+        config = StudyConfig.from_mapping({
+            "name": executor, "strategy": "random", "estimator": "train", "dataset": "digits", "fidelity": 1,
+            "max_trials": 4, "seed": 5, "executor": executor, "workers": workers, "device": "cpu",
+            "estimator_options": {"net": TINY, "measure": ["params", "flops"], "batch_size": 64}})
+        study = Study.create(config, InMemoryStore()).run()
+        assert study.config.budget_seconds is None and all(t.status == "ok" for t in study.trials)
+        return {SPACE.format(SPACE.validate(t.arch)): untimed(t.metrics) for t in study.trials}
+
+    import torch
+
+    from archsearch.execution.processes import threads_per_worker
+
+    # bit-identical at equal thread counts (a CPU float sum depends on how it is split over threads)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads_per_worker(2))
+    try:
+        serial = run("serial", 1)
+    finally:
+        torch.set_num_threads(threads)
+    parallel = run("processes", 2)
+    assert len(serial) == 4 and serial == parallel
+
+
+@pytest.mark.parametrize("dataset", ["digits", "mnist5k", "mnist1d"])
+def test_every_embedded_dataset_trains_an_nb201_network(dataset: str) -> None:
+    result = TrainEstimator(SPACE, dataset, net=TINY, measure=("params",), fraction=0.1, batch_size=32,
+                            device="cpu").evaluate(ARCH, 0.5)
+    assert result.status == "ok", result.error
+    assert 0.0 <= result.metrics["valid_acc"] <= 100.0 and result.metrics["params"] > 0

@@ -29,6 +29,9 @@ from archsearch.spaces.nb201 import EDGE_DIMS, OPS
 
 NUM_CELLS = len(OPS) ** len(EDGE_DIMS)  # 15,625
 DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "ImageNet16-120")
+# (input shape, classes) of the networks the table was trained on, to rebuild them (e.g. for export)
+DATASET_SHAPES: dict[str, tuple[tuple[int, int, int], int]] = {
+    "cifar10": ((3, 32, 32), 10), "cifar100": ((3, 32, 32), 100), "ImageNet16-120": ((3, 16, 16), 120)}
 FIDELITIES: tuple[int, ...] = (12, 200)
 FINAL_EPOCHS = 200
 METRICS: tuple[str, ...] = ("valid_acc", "test_acc", "final_test_acc", "train_seconds")

@@ -18,11 +18,13 @@ def run(args: argparse.Namespace) -> int:
     kinds = [args.kind] if args.kind else list(REGISTRIES)
     for kind in kinds:
         print(f"{kind}:")
-        entries = REGISTRIES[kind].entries()
         if kind == "datasets":
-            _print_benchmark_datasets()
-        for entry in entries:
+            print("  to train on (--estimator train):")
+        for entry in REGISTRIES[kind].entries():
             print(f"  {entry.name:24s} {entry.summary}")
+        if kind == "datasets":
+            print("  in tabular benchmarks (--estimator tabular):")
+            _print_benchmark_datasets()
     return 0
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from archsearch.cli.common import format_metrics
+from archsearch.config import set_dotted
 from archsearch.core.errors import UserError
 from archsearch.core.registry import SPACES
 
@@ -44,7 +45,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs (values as YAML scalars); ``net.X=v`` collects into the ``net`` mapping."""
+    """``key=value`` pairs (values as YAML scalars); ``net.X=v`` sets ``X`` in the ``net`` mapping."""
     options: dict[str, Any] = {}
     for pair in pairs:
         key, eq, text = pair.partition("=")
@@ -54,11 +55,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
             value = yaml.safe_load(text) if text else ""
         except yaml.YAMLError:
             value = text
-        prefix, dot, name = key.strip().partition(".")
-        if dot and prefix == "net":
-            options.setdefault("net", {})[name] = value
-        else:
-            options[key.strip()] = value
+        set_dotted(options, key.strip(), value)
     return options
 
 
