@@ -42,12 +42,19 @@ def test_batches_fill_the_trial_budget_exactly(tmp_path: Path, strategy: str) ->
     assert checkpoint is not None and checkpoint.trial_count == 11
 
 
-@pytest.mark.parametrize("kill_after", [1, 4, 5, 6])
-def test_kill_inside_a_batch_then_resume_equals_an_uninterrupted_run(tmp_path: Path, kill_after: int) -> None:
-    reference = Study.create(config(), SQLiteStore(tmp_path / "ref.db"), executor=BatchingSerialExecutor()).run()
+@pytest.mark.parametrize("kill_after, max_trials, fidelity", [
+    (1, 11, 12), (4, 11, 12), (5, 11, 12), (6, 11, 12),
+    (5, 7, 12), (7, 8, 12),  # the resumed batch is sized as the interrupted one, near the trial budget
+    (4, 11, None),  # the estimator's own fidelity: stored as 12, asked as None
+])
+def test_kill_inside_a_batch_then_resume_equals_an_uninterrupted_run(tmp_path: Path, kill_after: int,
+                                                                     max_trials: int, fidelity: float | None) -> None:
+    keys = {"max_trials": max_trials, "fidelity": fidelity}
+    reference = Study.create(config(**keys), SQLiteStore(tmp_path / "ref.db"),
+                             executor=BatchingSerialExecutor()).run()
 
     store = SQLiteStore(tmp_path / "runs.db")
-    study = Study.create(config(), store, executor=BatchingSerialExecutor())
+    study = Study.create(config(**keys), store, executor=BatchingSerialExecutor())
 
     def kill(progress) -> None:  # type: ignore[no-untyped-def]
         if progress.trials == kill_after:
@@ -77,3 +84,10 @@ def test_resume_refuses_stored_trials_the_strategy_did_not_ask(tmp_path: Path) -
     store._db.execute("UPDATE trials SET arch='{\"edge_1_0\":\"none\"}' WHERE number=3")
     with pytest.raises(UserError, match="not asked"):
         Study.resume("b", store, executor=BatchingSerialExecutor()).run()
+
+
+def test_constructor_values_survive_the_training_defaults() -> None:
+    config = StudyConfig(estimator="train", dataset="digits", max_trials=5, budget_seconds=None)
+    config.apply_estimator_defaults()
+    assert config.dataset == "digits" and config.budget_seconds is None and config.benchmark is None
+    assert config.report == "test_acc" and config.fidelity is None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,12 @@ class StudyConfig:
     download: bool = False
     executor: str = DEFAULT_EXECUTOR
     workers: int = 1
+
+    def __post_init__(self) -> None:
+        """Values given to the constructor count as set explicitly (estimator defaults leave them alone)."""
+        defaults = StudyConfig.__dataclass_fields__
+        self.__dict__["_explicit"] = {name for name, f in defaults.items()
+                                      if f.default is not MISSING and getattr(self, name) != f.default}
 
     # -- construction -------------------------------------------------------------------------
     @classmethod

@@ -15,7 +15,7 @@ import inspect
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +32,6 @@ from archsearch.core.space import SearchSpace
 from archsearch.core.strategy import Strategy, TrialRequest
 from archsearch.execution.processes import make_executor
 from archsearch.store.base import ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
-
-ESTIMATOR_CONTEXT_KEYS = ("benchmark", "dataset", "fidelity", "space", "seed", "device", "data_dir", "download")
 
 
 @dataclass
@@ -198,30 +196,35 @@ class Study:
         owns_executor = self.executor is None
         if owns_executor:
             self.executor = make_executor(self.config.executor, self.config.workers)
+        clean = False
         try:
             while not self.done():
                 self._run_batch(self.components.strategy.ask_trials(self._batch_size()), on_trial)
-        except Exception:
-            self.store.set_status(self.experiment.id, "failed")  # resumable: trials so far are kept
+            clean = True
+        except BaseException:  # an error or an interrupt: resumable, the trials so far are kept
+            self.store.set_status(self.experiment.id, "failed")
             raise
         finally:
             if owns_executor:
-                self.executor.shutdown()
+                self.executor.shutdown(wait=clean)  # do not wait for trials in flight after an interrupt
                 self.executor = None
         self.store.set_status(self.experiment.id, "finished")
         return self
 
     def _batch_size(self) -> int:
         size = int(getattr(self.executor, "workers", 1))
-        if self.config.max_trials is not None:
-            size = min(size, self.config.max_trials - len(self.trials))
+        if self.config.max_trials is not None:  # stored trials of an interrupted batch belong to this batch
+            size = min(size, self.config.max_trials - len(self.trials) + len(self._unreplayed))
         return max(1, size)
 
     def _run_batch(self, requests: Sequence[TrialRequest], on_trial: Callable[[Progress], None] | None) -> None:
         """Tell the batch's stored results (after a crash), run the rest; checkpoint after the last tell."""
         strategy = self.components.strategy
         to_run = self._replay(requests)  # never empty: a batch's last trial is stored with its checkpoint
-        futures = {self._submit(request): (request, time.time()) for request in to_run}
+        futures: dict[Future, tuple[TrialRequest, float]] = {}
+        for request in to_run:
+            started = time.time()  # before submit: the serial executor runs the trial inside it
+            futures[self._submit(request)] = (request, started)
         for finished, future in enumerate(_in_completion_order(list(futures)), start=1):
             request, started = futures[future]
             result = self._collect(future, request)
@@ -237,7 +240,7 @@ class Study:
         left = list(requests)
         for trial in self._unreplayed:
             match = next((r for r in left if dict(r.arch) == trial.arch
-                          and self._fidelity(r) == trial.fidelity), None)
+                          and self._fidelity(r) in (None, trial.fidelity)), None)  # None: the estimator's own
             if match is None:
                 raise UserError(f"store of {self.config.name!r} is inconsistent: trial {trial.number} was not asked "
                                 f"by the resumed strategy (was the code or the config changed?)")
@@ -255,6 +258,9 @@ class Study:
     def _collect(self, future: "Future[Result]", request: TrialRequest) -> Result:
         try:
             return future.result()
+        except BrokenExecutor as exc:  # a worker process died (killed, out of memory): not the trial's fault
+            raise UserError(f"a worker process died ({type(exc).__name__}); the finished trials are stored, "
+                            f"continue with 'archsearch resume {self.config.name}'") from None
         except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the search
             # no cost: the budget must not depend on wall-clock timing of a crash (same seed, same history)
             return Result(request.arch, {}, 0.0, self._fidelity(request), "failed", f"{type(exc).__name__}: {exc}")

@@ -61,3 +61,16 @@ def test_no_augmentation_for_signals_and_a_fixed_train_subset() -> None:
     assert torch.equal(data.train.x, again.train.x)
     x, _ = next(data.batches(data.train, 10, generator=torch.Generator().manual_seed(0), augment=True))
     assert torch.allclose(torch.sort(x.flatten()).values, torch.sort(data.prepare(data.train.x).flatten()).values)
+
+
+def test_batches_never_change_the_dataset_tensors() -> None:
+    x = torch.rand(20, 1, 1, 8)
+    split = Split(x, torch.arange(20) % 2, np.arange(20))
+    dataset = Dataset("signals", split, split, split, 2, (1, 1, 8), 1.0, (0.5,), (0.1,), "none", 0)
+    before = x.clone()
+    data = DeviceData(dataset, torch.device("cpu"))
+    for _ in data.batches(data.valid, 7):
+        pass
+    for _ in data.batches(data.train, 7, generator=torch.Generator().manual_seed(0), augment=True):
+        pass
+    assert torch.equal(x, before)

@@ -82,6 +82,8 @@ def test_model_metrics_are_recorded() -> None:
     ({"fraction": 1.5}, "fraction"),
     ({"device": "tpu"}, "unknown device"),
     ({"nesterov": "yes"}, "nesterov"),
+    ({"net": {"chanels": 8}}, "unknown net option 'chanels'"),
+    ({"measure": ("params", "energy")}, "unknown measure 'energy'"),
 ])
 def test_bad_options_are_user_errors(options: dict, message: str) -> None:
     with pytest.raises(UserError, match=message):

@@ -41,6 +41,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"search {config.name!r}: {config.strategy} on {config.space} "
               f"({'benchmark ' + config.benchmark + ', ' if config.benchmark else ''}{config.dataset}), "
               f"{_fidelity_text(study)}, {_budget_text(config)}, seed {config.seed}")
+        dataset = getattr(components.estimator, "dataset", None)
+        if hasattr(dataset, "describe"):
+            info = dataset.describe()
+            sizes = info["sizes"]
+            print(f"dataset {info['name']}: inputs {'x'.join(map(str, info['shape']))}, {info['num_classes']} classes, "
+                  f"train/valid/test {sizes['train']}/{sizes['valid']}/{sizes['test']}, "
+                  f"device {getattr(components.estimator, 'device', 'cpu')}")
         return run_study(study, args.store, quiet=args.quiet)
     finally:
         store.close()

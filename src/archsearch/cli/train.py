@@ -75,14 +75,17 @@ def run(args: argparse.Namespace) -> int:
     arch = space.parse(args.arch)
     estimator = TrainEstimator(space, args.dataset, fidelity=args.epochs, seed=args.seed, device=args.device,
                                data_dir=args.data_dir, download=args.download, fraction=args.fraction, **options)
-    model = estimator.build(arch)
-    metrics = estimator.model_metrics(model)
     print(f"training {space.format(arch)} on {args.dataset} for {args.epochs:g} epochs on {estimator.device}",
           flush=True)
     try:
+        model = estimator.build(arch)
+        metrics = estimator.model_metrics(model)
         history = train(model, estimator.data(), estimator.recipe, seed=trial_seed(args.seed, arch) + 1)
     except TrialFailed as failure:
         raise UserError(f"training failed: {failure.reason}") from None
+    except (RuntimeError, ValueError, TypeError) as exc:  # e.g. out of memory, an input too small for the net
+        raise UserError(f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                        ) from None
     metrics.update(history.metrics)
     dataset = estimator.dataset
     save_checkpoint(out, model, arch=dict(arch), space=args.space, net=estimator.net,

@@ -43,9 +43,6 @@ class DeviceData:
         self._mean = torch.tensor(dataset.mean, dtype=torch.float32, device=device).view(1, channels, 1, 1)
         self._std = torch.tensor(dataset.std, dtype=torch.float32, device=device).view(1, channels, 1, 1)
 
-    def split(self, name: str) -> DeviceSplit:
-        return {"train": self.train, "valid": self.valid, "test": self.test}[name]
-
     def batches(self, split: DeviceSplit, batch_size: int, *, generator: torch.Generator | None = None,
                 augment: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """(x, y) batches: shuffled when ``generator`` is given, else in order; the last batch may be short."""
@@ -60,7 +57,8 @@ class DeviceData:
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """Stored values -> normalised float32: (x / scale - mean) / std."""
-        x = x.to(torch.float32).div_(self.dataset.scale).sub_(self._mean).div_(self._std)
+        # out of place first: a float32 batch may be a view of the (shared, cached) dataset tensors
+        x = x.to(torch.float32).div(self.dataset.scale).sub_(self._mean).div_(self._std)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def augment(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -70,7 +68,8 @@ class DeviceData:
             x = random_crop(x, padding, generator)
         if kind == "crop-flip":
             x = random_flip(x, generator)
-        return x
+        # the crop's gather returns NCHW: restore the layout the model runs in
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
 
 def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -92,7 +91,7 @@ def random_flip(x: torch.Tensor, generator: torch.Generator | None = None) -> to
 
 
 def _subset(split: Split, fraction: float) -> Split:
-    """The first ``fraction`` of a fixed permutation (at least one example per batch of classes)."""
+    """The first ``fraction`` of a fixed permutation (at least one example), the same for every trial."""
     if fraction >= 1.0:
         return split
     count = max(1, round(len(split.y) * fraction))

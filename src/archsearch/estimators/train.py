@@ -5,7 +5,9 @@ epochs (the fidelity), a subsampled train set (``fraction``), a wall-clock limit
 (``patience``); the recipe is ``archsearch.estimators.trainer.Recipe`` (NAS-Bench-201's by default).
 
 Each trial is seeded from the study seed and the arch (not from the trial number), so re-running a
-trial gives the same weights and the same metrics on CPU, in any process. Params, FLOPs and latency
+trial gives the same weights and the same metrics on CPU at the same torch thread count, in any process
+(a worker of ``--workers N`` runs cores/N threads; a float sum split differently over threads can differ
+in its last bits). Params, FLOPs and latency
 of the network are measured with ``archsearch.metrics`` and recorded with the accuracies. The cost of
 a trial is its wall-clock time. The estimator pickles as its options: a worker process loads the
 dataset once and keeps it.
@@ -93,22 +95,29 @@ class TrainEstimator(Estimator):
         self.device = resolve_device(device)
         self._data: Any = None
         self.dataset = load_dataset(dataset, data_dir, download, dataset_options)  # errors now, not per trial
+        self._check_net_and_measure()
 
     # -- the estimator interface --------------------------------------------------------------
     def evaluate(self, arch: Arch, fidelity: float | None = None) -> Result:
+        """Build, measure, train. Any failure is a ``failed`` result charged its elapsed time (so a search
+        with a time budget always ends, even if every trial fails)."""
         epochs = self.recipe.epochs if fidelity is None else float(fidelity)
         started = time.perf_counter()
+        metrics: dict[str, float] = {}
         try:
             model = self.build(arch)
-        except (ArchError, ValueError, RuntimeError) as exc:
-            return Result(arch, {}, time.perf_counter() - started, epochs, "failed", f"cannot build: {exc}")
-        metrics = self.model_metrics(model)
-        recipe = Recipe(**{**self.recipe.__dict__, "epochs": epochs})
-        try:
+            metrics = self.model_metrics(model)
+            recipe = Recipe(**{**self.recipe.__dict__, "epochs": epochs})
             history = train(model, self.data(), recipe, seed=trial_seed(self.seed, arch) + 1)
         except TrialFailed as failure:
             return Result(arch, {**metrics, **failure.history.metrics}, time.perf_counter() - started, epochs,
                           "failed", failure.reason, failure.history.curves)
+        except torch.cuda.OutOfMemoryError as exc:
+            return Result(arch, metrics, time.perf_counter() - started, epochs, "failed",
+                          f"out of memory on {self.device}: {str(exc).splitlines()[0]}")
+        except (ArchError, ValueError, RuntimeError, TypeError) as exc:
+            return Result(arch, metrics, time.perf_counter() - started, epochs, "failed",
+                          f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         return Result(arch, {**metrics, **history.metrics}, time.perf_counter() - started, epochs, "ok",
                       None, history.curves)
 
@@ -121,6 +130,19 @@ class TrainEstimator(Estimator):
     def describe(self) -> dict[str, Any]:
         return {"estimator": self.name, **self.options, "dataset_info": self.dataset.describe(),
                 "device_resolved": str(self.device)}
+
+    def _check_net_and_measure(self) -> None:
+        """Unknown ``measure`` names or ``net`` options are user errors now, not a failure in every trial."""
+        unknown = sorted(set(self.measure) - set(DEFAULT_MEASURE))
+        if unknown:
+            raise UserError(f"estimator train: unknown measure {unknown[0]!r}; choose from {', '.join(DEFAULT_MEASURE)}")
+        parameters = inspect.signature(self.space.build).parameters.items()
+        options = sorted({n for n, p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+                         - {"num_classes", "in_channels"})  # set from the dataset
+        wrong = sorted(set(self.net) - set(options))
+        if options and wrong:  # a space that names its build options
+            raise UserError(f"estimator train: unknown net option {wrong[0]!r} for space {self.space.name!r}; "
+                            f"options: {', '.join(options)}")
 
     # -- parts, also used by ``archsearch train`` ---------------------------------------------
     def build(self, arch: Arch) -> torch.nn.Module:

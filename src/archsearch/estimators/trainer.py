@@ -91,7 +91,7 @@ def train(model: nn.Module, data: DeviceData, recipe: Recipe, *, seed: int, eval
             if _no_progress(history.curves["valid_acc"], recipe.patience):
                 break
         _final_metrics(model, data, recipe, history, evaluate_test)
-    except torch.OutOfMemoryError as exc:
+    except torch.cuda.OutOfMemoryError as exc:  # also what torch >= 2.5 raises as torch.OutOfMemoryError
         raise TrialFailed(f"out of memory on {data.device}: {str(exc).splitlines()[0]}", history) from None
     history.metrics["train_seconds"] = time.perf_counter() - started
     return history

@@ -63,8 +63,9 @@ class ProcessExecutor:
         """Results in input order."""
         return self._pool.map(fn, *iterables)
 
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def shutdown(self, wait: bool = True) -> None:
+        """Cancel trials not started; ``wait=False`` returns at once (after an interrupt or an error)."""
+        self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def __enter__(self) -> "ProcessExecutor":
         return self

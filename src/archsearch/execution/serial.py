@@ -23,7 +23,7 @@ class SerialExecutor:
             future.set_exception(exc)
         return future
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait: bool = True) -> None:
         """Nothing to release."""
 
     def __enter__(self) -> "SerialExecutor":
