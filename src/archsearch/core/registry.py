@@ -73,6 +73,8 @@ REGISTRIES: dict[str, Registry] = {
 # -- built-in components (lazy) ---------------------------------------------------------------
 SPACES.register("nb201", "archsearch.spaces.nb201:NB201Space",
                 "NAS-Bench-201 cell: 6 edges x {none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3}")
+SPACES.register("darts", "archsearch.spaces.darts:DartsSpace",
+                "NASNet/DARTS cells: normal + reduction, 4 nodes x 2 (input, op) over 8 ops (Liu et al. 2019)")
 
 STRATEGIES.register("random", "archsearch.strategies.random:RandomSearch",
                     "random search: uniform samples from the space (Bergstra & Bengio 2012; Li & Talwalkar 2019)")
@@ -93,6 +95,8 @@ ESTIMATORS.register("tabular", "archsearch.estimators.tabular:TabularEstimator",
 
 ESTIMATORS.register("train", "archsearch.estimators.train:TrainEstimator",
                     "trains the built network on a dataset with a budget (epochs, train fraction, time); real cost")
+ESTIMATORS.register("zero-cost", "archsearch.estimators.zero_cost:ZeroCostEstimator",
+                    "zero-cost proxy of a freshly initialised network on one batch: synflow, grad_norm, snip, jacov, naswot, params, flops")
 
 DATASETS.register("digits", "archsearch.data.datasets:load_digits",
                   "scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes), embedded")
