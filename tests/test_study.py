@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from archsearch.config import StudyConfig
-from archsearch.core.registry import STRATEGIES
 from archsearch.store.memory import InMemoryStore
 from archsearch.store.sqlite import SQLiteStore
 from archsearch.study import Progress, Study, best_trial
-from tests.strategies.test_strategy_contract import FAST_OPTIONS
+from tests.strategies.test_strategy_contract import ASK_TELL, FAST_OPTIONS
 
 
 def config(**overrides: object) -> StudyConfig:
@@ -71,7 +70,7 @@ def test_a_raising_estimator_fails_the_trial_and_the_search_goes_on() -> None:
 
 
 @pytest.mark.parametrize("stop_at", [1, 23])
-@pytest.mark.parametrize("strategy", STRATEGIES.names())
+@pytest.mark.parametrize("strategy", ASK_TELL)  # one-shot resume: tests/test_study_oneshot.py
 def test_resume_after_interruption_equals_uninterrupted_run(strategy: str, stop_at: int, tmp_path: Path) -> None:
     settings = {"strategy": strategy, "max_trials": 60, "seed": 11, "strategy_options": FAST_OPTIONS.get(strategy, {})}
     reference = Study.create(config(**settings), InMemoryStore()).run()

@@ -64,6 +64,7 @@ class StudyConfig:
     download: bool = False
     executor: str = DEFAULT_EXECUTOR
     workers: int = 1
+    max_memory: str | float | None = None  # one-shot searches: refuse above this peak (MiB, or "2GiB")
 
     def __post_init__(self) -> None:
         """Values given to the constructor count as set explicitly (estimator defaults leave them alone)."""
@@ -182,6 +183,14 @@ class StudyConfig:
             raise UserError(f"unknown executor {self.executor!r}; choose from: {', '.join(EXECUTORS)}")
         if self.workers > 1 and self.executor == "serial":
             raise UserError("--workers > 1 needs --executor processes")
+        if self.max_memory is not None:
+            from archsearch.core.options import parse_memory
+
+            try:
+                parse_memory(self.max_memory)
+            except ValueError:
+                raise UserError(f"max_memory must be a size such as 2048 (MiB), 512MiB or 2GiB, "
+                                f"got {self.max_memory!r}") from None
         if not isinstance(self.download, bool):
             raise UserError(f"config key 'download' must be true or false, got {self.download!r}")
         self.objectives()

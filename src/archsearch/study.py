@@ -7,6 +7,12 @@ asks the interrupted batch again (the strategy's RNG is part of its state, so it
 trials): trials of it already stored are told from the store, the others run. So a killed search
 loses only the trials in flight, duplicates none, and with the serial executor its history equals an
 uninterrupted one. A trial that raises becomes ``failed`` with the error text and the search goes on.
+
+A one-shot strategy (``requires`` a supernet) first runs its supernet search
+(:class:`archsearch.estimators.supernet.OneShotSearch`): its peak memory is estimated and checked against
+``max_memory``, each epoch is committed with the engine's state (a killed search resumes after its last
+epoch), the epochs' seconds count as cost, and then the derived archs are evaluated by the study's
+estimator as trials; the study ends when they are (the time budget does not cut that hand-over short).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
 from archsearch.core.strategy import Strategy, TrialRequest
 from archsearch.execution.processes import make_executor
-from archsearch.store.base import ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
+from archsearch.store.base import EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
 
 
 @dataclass
@@ -139,6 +145,23 @@ def _trial_score(trial: TrialRecord, objective: Objective) -> float:
     return value if objective.direction == "max" else -value
 
 
+def one_shot_engine(config: StudyConfig, components: Components) -> Any:
+    """The one-shot engine of a study, its peak memory estimated; UserError above ``config.max_memory``."""
+    from archsearch.core.options import parse_memory
+    from archsearch.estimators.supernet import OneShotSearch
+
+    strategy = components.strategy
+    engine = OneShotSearch(components.space, strategy, config.dataset, seed=config.seed, device=config.device,
+                           data_dir=config.data_dir, download=config.download)
+    engine.memory = estimate = engine.memory_estimate()
+    limit = None if config.max_memory is None else parse_memory(config.max_memory)
+    if limit is not None and estimate.total_mib > limit:
+        raise UserError(f"the one-shot search needs about {estimate.total_mib:.0f} MiB, over --max-memory "
+                        f"{limit:.0f} MiB: lower strategy.batch_size (now {strategy.recipe.batch_size}) or the "
+                        f"supernet (strategy.net.channels, cells), or raise --max-memory")
+    return engine
+
+
 class Study:
     """One named experiment in a store. Create with ``Study.create`` or ``Study.resume``."""
 
@@ -148,7 +171,9 @@ class Study:
         self.executor = executor
         self.trials: list[TrialRecord] = store.trials(experiment.id)
         self._unreplayed: list[TrialRecord] = []  # stored trials of a batch interrupted by a crash
-        self.cost_spent = float(sum(t.cost for t in self.trials))
+        self._engine: Any = None  # a one-shot search's engine, made (and memory-checked) by ``create``
+        self.epochs: list[EpochRecord] = store.epochs(experiment.id)
+        self.cost_spent = float(sum(t.cost for t in self.trials) + sum(e.seconds for e in self.epochs))
         self._best = best_trial(self.trials, components.objectives[0])
 
     # -- construction -------------------------------------------------------------------------
@@ -158,8 +183,11 @@ class Study:
         """A new experiment; ``components`` from ``build_components(config)`` when the caller has them."""
         components = components or build_components(config)
         components.bind_strategy(config.seed)  # every user error surfaces before the store is touched
+        engine = one_shot_engine(config, components) if "supernet" in components.strategy.requires else None
         experiment = store.create_experiment(config.name, config.to_dict(), config.seed)
-        return cls(store, experiment, config, components, executor)
+        study = cls(store, experiment, config, components, executor)
+        study._engine = engine
+        return study
 
     @classmethod
     def resume(cls, name: str, store: Store, executor: Any = None) -> "Study":
@@ -189,15 +217,25 @@ class Study:
         config = self.config
         if config.max_trials is not None and len(self.trials) >= config.max_trials:
             return True
+        if self.one_shot:
+            return self.components.strategy.finished()
         return config.budget_seconds is not None and self.cost_spent >= config.budget_seconds
 
-    def run(self, on_trial: Callable[[Progress], None] | None = None) -> "Study":
+    @property
+    def one_shot(self) -> bool:
+        return "supernet" in self.components.strategy.requires
+
+    def run(self, on_trial: Callable[[Progress], None] | None = None,
+            on_epoch: Callable[[EpochRecord], None] | None = None,
+            on_message: Callable[[str], None] | None = None) -> "Study":
         """Run until the budget (seconds of cost and/or trials) is spent."""
         owns_executor = self.executor is None
-        if owns_executor:
-            self.executor = make_executor(self.config.executor, self.config.workers)
         clean = False
         try:
+            if self.one_shot and not self.components.strategy.searched:
+                self._search_supernet(on_epoch, on_message)
+            if owns_executor:
+                self.executor = make_executor(self.config.executor, self.config.workers)
             while not self.done():
                 self._run_batch(self.components.strategy.ask_trials(self._batch_size()), on_trial)
             clean = True
@@ -205,11 +243,32 @@ class Study:
             self.store.set_status(self.experiment.id, "failed")
             raise
         finally:
-            if owns_executor:
+            if owns_executor and self.executor is not None:
                 self.executor.shutdown(wait=clean)  # do not wait for trials in flight after an interrupt
                 self.executor = None
         self.store.set_status(self.experiment.id, "finished")
         return self
+
+    def _search_supernet(self, on_epoch: Callable[[EpochRecord], None] | None,
+                         on_message: Callable[[str], None] | None) -> None:
+        """The one-shot phase: memory check, epochs (each committed with the engine state), hand-over."""
+        engine = self._engine or one_shot_engine(self.config, self.components)
+        self._engine = None  # the supernet's memory is released when the phase ends
+        if on_message is not None:
+            on_message(f"one-shot search {engine.strategy.name}: {engine.memory.line(engine.recipe.batch_size)}")
+        state = self.store.oneshot_state(self.experiment.id)
+        if state is not None:
+            engine.load(state)
+
+        def record(epoch: EpochRecord) -> None:
+            blob = engine.state() if epoch.kind == "epoch" and self.store.persistent else None
+            self.store.record_epoch(self.experiment.id, epoch, blob)
+            self.epochs = [e for e in self.epochs if (e.kind, e.epoch) != (epoch.kind, epoch.epoch)] + [epoch]
+            self.cost_spent += epoch.seconds
+            if on_epoch is not None:
+                on_epoch(epoch)
+
+        self.components.strategy.finish(engine.run(record))
 
     def _batch_size(self) -> int:
         size = int(getattr(self.executor, "workers", 1))

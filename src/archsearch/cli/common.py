@@ -32,6 +32,7 @@ STUDY_FLAGS: dict[str, tuple[str, Any, str]] = {
     "--download": ("download", bool, "download the dataset into --data-dir where it can (cifar10)"),
     "--executor": ("executor", str, "serial or processes (a local pool of --workers processes)"),
     "--workers": ("workers", int, "trials run at once with --executor processes"),
+    "--max-memory": ("max_memory", str, "one-shot searches: refuse to start above this estimated peak (2GiB, 512MiB)"),
 }
 
 

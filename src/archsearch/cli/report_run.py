@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from archsearch.cli.common import describe_best
+import sys
+
+from archsearch.cli.common import describe_best, format_arch, format_metrics
 from archsearch.cli.progress import ProgressReporter
+from archsearch.store.base import EpochRecord
 from archsearch.study import Study
+
+EPOCH_METRICS = ("train_loss", "train_acc", "arch_acc", "derived_valid_acc", "entropy", "param_free_share",
+                 "temperature", "hessian_eigenvalue", "best_shared_acc")
 
 
 def run_study(study: Study, store_path: str, quiet: bool = False) -> int:
     reporter = ProgressReporter(study.config.name, enabled=not quiet)
+
+    def message(text: str) -> None:
+        if not quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    def epoch(record: EpochRecord) -> None:
+        message(epoch_line(study, record))
+
     try:
-        study.run(on_trial=reporter)
+        study.run(on_trial=reporter, on_epoch=epoch, on_message=message)
     finally:
         reporter.close(study.progress())
     config = study.config
@@ -20,3 +34,11 @@ def run_study(study: Study, store_path: str, quiet: bool = False) -> int:
     print(f"results stored in {store_path} as {config.name!r}; "
           f"see: archsearch show {config.name} --store {store_path}")
     return 0
+
+
+def epoch_line(study: Study, record: EpochRecord) -> str:
+    """One line per one-shot epoch: the key metrics and the derived arch."""
+    metrics = {k: record.metrics[k] for k in EPOCH_METRICS if k in record.metrics}
+    what = "ranking" if record.kind == "ranking" else f"epoch {record.epoch + 1}/{study.components.strategy.recipe.epochs}"
+    arch = f"; arch {format_arch(study.config.space, record.arch)}" if record.arch else ""
+    return f"[{study.config.name}] {what} ({record.seconds:.1f} s): {format_metrics(metrics)}{arch}"

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from archsearch.cli.common import add_store_argument, describe_best, format_arch, open_store, stored_objectives
-from archsearch.store.base import ExperimentRecord, TrialRecord
+from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord
 from archsearch.study import best_trial
 
 TAIL = 20
@@ -33,12 +33,15 @@ def run(args: argparse.Namespace) -> int:
             return _list_experiments(store.experiments(), args.json)
         experiment = store.get_experiment(args.name)
         trials = store.trials(experiment.id)
+        epochs = store.epochs(experiment.id)
     finally:
         store.close()
     document = experiment_document(experiment, trials)
+    document["epochs"] = [e.to_dict() for e in epochs]
     if args.json:
         print(json.dumps(document, indent=1))
     else:
+        _print_epochs(experiment.config["space"], epochs)
         _print_text(experiment, trials, show_all=args.all)
     return 0
 
@@ -89,3 +92,24 @@ def _print_text(experiment: ExperimentRecord, trials: list[TrialRecord], show_al
               f"{format_arch(config['space'], t.arch)}")
     for line in describe_best(config["space"], best_trial(trials, objective), objective, report):
         print(line)
+
+
+def _print_epochs(space: str, epochs: list[EpochRecord]) -> None:
+    """The one-shot search's epochs (losses, accuracies, entropy, collapse signs) and its ranking."""
+    if not epochs:
+        return
+    print(f"one-shot search: {sum(e.kind == 'epoch' for e in epochs)} epochs, {sum(e.seconds for e in epochs):,.1f} s")
+    print(f"{'epoch':>6} {'train_acc':>9} {'arch_acc':>9} {'derived':>9} {'entropy':>8} {'free ops':>8} "
+          f"{'eigenval':>9} {'seconds':>8}")
+    for e in epochs:
+        if e.kind == "ranking":
+            print(f"ranking: {len(e.ranking)} candidates by shared-weight accuracy, best "
+                  f"{e.metrics.get('best_shared_acc', math.nan):.2f}: {format_arch(space, e.arch or {})}")
+            continue
+        m = e.metrics
+        print(f"{e.epoch + 1:>6} {m.get('train_acc', math.nan):>9.2f} {m.get('arch_acc', math.nan):>9.2f} "
+              f"{m.get('derived_valid_acc', math.nan):>9.2f} {m.get('entropy', math.nan):>8.3f} "
+              f"{m.get('param_free_share', math.nan):>8.2f} {m.get('hessian_eigenvalue', math.nan):>9.4g} {e.seconds:>8.1f}")
+    last = next((e for e in reversed(epochs) if e.kind == "epoch" and e.arch), None)
+    if last is not None:
+        print(f"derived arch: {format_arch(space, last.arch)}")

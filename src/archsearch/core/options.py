@@ -38,3 +38,16 @@ def check_choice(owner: str, option: str, value: Any, choices: Sequence[str]) ->
     if value not in choices:
         raise UserError(f"{owner}: {option} must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def parse_memory(text: str | float | int) -> float:
+    """MiB from ``2048``, ``"512MiB"``, ``"2GiB"``, ``"1.5G"``; ValueError otherwise."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        raw = str(text).strip().lower().removesuffix("b").removesuffix("i")
+        scale = {"k": 1 / 1024, "m": 1.0, "g": 1024.0, "t": 1024.0**2}.get(raw[-1:], None)
+        value = float(raw[:-1]) * scale if scale is not None else float(raw)
+    if not value > 0:
+        raise ValueError(f"memory must be positive, got {text!r}")
+    return value

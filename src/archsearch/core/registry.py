@@ -89,6 +89,14 @@ STRATEGIES.register("bananas", "archsearch.strategies.bananas:Bananas",
                     "BANANAS: path-encoding MLP ensemble + Thompson sampling over mutated candidates (White et al. 2021)")
 STRATEGIES.register("hyperband", "archsearch.strategies.hyperband:Hyperband", "Hyperband: brackets of successive halving over the fidelity ladder (Li et al. 2018; Jamieson & Talwalkar 2016)")
 STRATEGIES.register("bohb", "archsearch.strategies.bohb:BOHB", "BOHB: Hyperband with new archs from a TPE-style KDE model of the highest well-observed rung (Falkner et al. 2018)")
+STRATEGIES.register("darts", "archsearch.strategies.oneshot.darts:Darts",
+                    "DARTS: softmax-relaxed supernet, bilevel first/second order (Liu et al. 2019)")
+STRATEGIES.register("snas", "archsearch.strategies.oneshot.snas:Snas",
+                    "SNAS: Gumbel-softmax samples with an annealed temperature, joint updates (Xie et al. 2019)")
+STRATEGIES.register("gdas", "archsearch.strategies.oneshot.gdas:Gdas",
+                    "GDAS: hard Gumbel-softmax, one op per edge computed, straight-through (Dong & Yang 2019)")
+STRATEGIES.register("rsws", "archsearch.strategies.oneshot.rsws:RandomSearchWeightSharing",
+                    "random search with weight sharing: uniform paths, rank random archs by shared weights (Li & Talwalkar 2019)")
 
 ESTIMATORS.register("tabular", "archsearch.estimators.tabular:TabularEstimator",
                     "looks up a tabular benchmark (O(1)); charges the simulated training time as cost")

@@ -9,6 +9,8 @@ Settings (paper defaults): ``channels`` C = 16, ``cells_per_stage`` N = 5, CIFAR
   ResNetBasicBlock (2C -> 4C, stride 2); stage 3: N cells at 4C
 - head: BatchNorm2d + ReLU, global average pooling, Linear(4C -> num_classes)
 
+The one-shot :class:`NB201Supernet` (below) has a mixed op on every edge.
+
 Each cell is a DAG of 4 nodes; node j = sum over i < j of op_{i,j}(node i); node 3 is the output.
 Every edge op is instantiated (``none`` included, it has no parameters) so parameter counts match the
 benchmark's at the defaults (1.531546 M when every edge is ``nor_conv_3x3``, 0.073306 M when every
@@ -22,8 +24,10 @@ from typing import Mapping
 import torch
 from torch import nn
 
+from archsearch.core.arch import Arch
+from archsearch.nn.mixed import MixedOp, Paths, Supernet, op_key_rewrite
 from archsearch.nn.ops import NB201_OPS, ResNetBasicBlock, Zero
-from archsearch.spaces.nb201 import EDGES, NUM_NODES
+from archsearch.spaces.nb201 import EDGE_DIMS, EDGES, NUM_NODES, OPS
 
 
 def _edge_key(i: int, j: int) -> str:
@@ -106,3 +110,71 @@ def _body(edge_ops: Mapping[tuple[int, int], str], channels: int, cells_per_stag
             layers.append(ResNetBasicBlock(width // 2, width, stride=2))
         layers.extend(NB201Cell(edge_ops, width) for _ in range(cells_per_stage))
     return layers
+
+
+# -- the one-shot supernet (every op on every edge; Dong & Yang's NB201 weight-sharing baselines) -----
+class NB201SupernetCell(nn.Module):
+    """An NB201 cell with a :class:`MixedOp` on each edge; the choice key of an edge is its dim name."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.edges = nn.ModuleDict({
+            _edge_key(i, j): MixedOp({name: NB201_OPS[name](channels, channels, 1) for name in OPS})
+            for i, j in EDGES
+        })
+
+    def forward(self, x: torch.Tensor, paths: Paths) -> torch.Tensor:
+        # (B, C, H, W) -> (B, C, H, W)
+        nodes = [x]
+        for j in range(1, NUM_NODES):
+            terms = [self.edges[_edge_key(i, j)](nodes[i], paths[_edge_key(i, j)])
+                     for i in range(j) if _edge_key(i, j) in paths]
+            nodes.append(_sum(terms))
+        return nodes[-1]
+
+
+class NB201Supernet(Supernet):
+    """The NB201 network with supernet cells: one logit vector (5 ops) per edge, shared by all cells."""
+
+    def __init__(self, *, channels: int = 16, cells_per_stage: int = 5, num_classes: int = 10,
+                 in_channels: int = 3) -> None:
+        super().__init__()
+        self.net_options = {"channels": channels, "cells_per_stage": cells_per_stage, "num_classes": num_classes,
+                            "in_channels": in_channels}
+        self.choices = {_edge_key(i, j): OPS for i, j in EDGES}
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, kernel_size=3, padding=1, bias=False),
+                                  nn.BatchNorm2d(channels))
+        self.cells = nn.ModuleList()
+        for stage in range(3):
+            width = channels * 2**stage
+            if stage > 0:
+                self.cells.append(ResNetBasicBlock(width // 2, width, stride=2))
+            self.cells.extend(NB201SupernetCell(width) for _ in range(cells_per_stage))
+        self.lastact = nn.Sequential(nn.BatchNorm2d(4 * channels), nn.ReLU(inplace=False))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(4 * channels, num_classes)
+
+    def forward(self, x: torch.Tensor, paths: Paths) -> torch.Tensor:
+        # (B, in_channels, H, W) -> (B, C, H, W) -> ... -> (B, 4C, H/4, W/4) -> (B, num_classes)
+        feature = self.stem(x)
+        for cell in self.cells:
+            feature = cell(feature, paths) if isinstance(cell, NB201SupernetCell) else cell(feature)
+        return self.classifier(self.global_pooling(self.lastact(feature)).flatten(1))
+
+    def paths_of(self, arch: Arch) -> dict[str, int]:
+        return {key: OPS.index(arch[key]) for key in self.choices}
+
+    def derive(self, logits: Mapping[str, torch.Tensor]) -> Arch:
+        """The strongest op of every edge, ``none`` included (NB201's DARTS/GDAS ``genotype()``)."""
+        return Arch({key: OPS[int(logits[key].argmax())] for key in EDGE_DIMS})
+
+    def standalone_key(self, arch: Arch, key: str) -> str | None:
+        return op_key_rewrite(key, ".ops.", {name: arch[name] for name in EDGE_DIMS})
+
+
+def _sum(terms: list[torch.Tensor]) -> torch.Tensor:
+    """Left-to-right sum (the stand-alone cells' order, so one-hot paths give the very same floats)."""
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total

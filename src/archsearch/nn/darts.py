@@ -18,17 +18,24 @@ Differences from the reference, none of which changes a parameter count:
   then adapts to 2x2 when the map has another size, so any input of at least 8x8 works.
 - Drop path (training mode, ``drop_path_prob > 0``, never on identity ops, as the reference) draws
   its masks from ``drop_path_generator`` when one is set (a ``torch.Generator`` on the module's device).
+
+:class:`DartsSupernet` is the search network (reference ``model_search.py``) with the same cells' ops.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archsearch.core.arch import Arch
+from archsearch.nn.mixed import MixedOp, Paths, Supernet
 from archsearch.nn.ops import FactorizedReduce, OpFactory, ReLUConvBN
+from archsearch.spaces.darts import NODES as DARTS_NODES
+from archsearch.spaces.darts import dim_name
 
 STEM_MULTIPLIER = 3
 
@@ -104,17 +111,19 @@ def drop_path(x: torch.Tensor, drop_prob: float, generator: torch.Generator | No
     return x / keep_prob * mask
 
 
+def preprocessors(c_prev_prev: int, c_prev: int, channels: int, reduction_prev: bool) -> tuple[nn.Module, nn.Module]:
+    """A cell's input adapters to ``channels``: FactorizedReduce for s0 after a reduction, else 1x1 ReLUConvBN."""
+    first = FactorizedReduce(c_prev_prev, channels, 2) if reduction_prev else ReLUConvBN(c_prev_prev, channels, 1, 1, 0)
+    return first, ReLUConvBN(c_prev, channels, 1, 1, 0)
+
+
 class DartsCell(nn.Module):
     """One normal or reduction cell of a genotype: ``edges`` lists (op, input) pairs, two per node."""
 
     def __init__(self, edges: Sequence[tuple[str, int]], c_prev_prev: int, c_prev: int, channels: int,
                  reduction: bool, reduction_prev: bool) -> None:
         super().__init__()
-        if reduction_prev:
-            self.preprocess0: nn.Module = FactorizedReduce(c_prev_prev, channels, 2)
-        else:
-            self.preprocess0 = ReLUConvBN(c_prev_prev, channels, 1, 1, 0)
-        self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, 0)
+        self.preprocess0, self.preprocess1 = preprocessors(c_prev_prev, c_prev, channels, reduction_prev)
         self.reduction = reduction
         self.indices = tuple(index for _, index in edges)
         self.ops = nn.ModuleList(DARTS_OPS[name](channels, channels, 2 if reduction and index < 2 else 1)
@@ -209,3 +218,109 @@ class DartsNetwork(nn.Module):
         if logits_aux is not None:
             return logits, logits_aux
         return logits
+
+
+# -- the one-shot supernet (reference model_search.py ``Network``: every op on all 14 edges of a cell) --
+def edge_choice_key(cell: str, source: int, node: int) -> str:
+    """The choice key of edge ``source -> node`` in the ``normal`` or ``reduce`` cell."""
+    return f"{cell}_edge_{source}_{node}"
+
+
+class DartsSupernetCell(nn.Module):
+    """A DARTS search cell: a :class:`MixedOp` on every edge ``i -> j`` (i < j, nodes 2..5)."""
+
+    def __init__(self, c_prev_prev: int, c_prev: int, channels: int, reduction: bool, reduction_prev: bool) -> None:
+        super().__init__()
+        self.preprocess0, self.preprocess1 = preprocessors(c_prev_prev, c_prev, channels, reduction_prev)
+        self.reduction, self.cell = reduction, "reduce" if reduction else "normal"
+        self.edges = nn.ModuleDict({
+            f"{i}_{j}": MixedOp({name: factory(channels, channels, 2 if reduction and i < 2 else 1)
+                                 for name, factory in DARTS_OPS.items()})
+            for j in DARTS_NODES for i in range(j)
+        })
+        self.multiplier = len(DARTS_NODES)
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor, paths: Paths) -> torch.Tensor:
+        # (B, C_pp, H', W'), (B, C_p, H, W) -> (B, 4C, H/stride, W/stride)
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for j in DARTS_NODES:
+            total = None
+            for i in range(j):
+                key = edge_choice_key(self.cell, i, j)
+                if key in paths:
+                    h = self.edges[f"{i}_{j}"](states[i], paths[key])
+                    total = h if total is None else total + h
+            if total is None:
+                raise ValueError(f"node {j} of the {self.cell} cell has no input among the paths")
+            states.append(total)
+        return torch.cat(states[2:], dim=1)
+
+
+class DartsSupernet(Supernet):
+    """The DARTS search network (C=16, 8 cells in the paper): 2 x 14 logit vectors over 8 ops.
+
+    The choice keys are the cells' edges (``normal_edge_0_2`` ...), as the paper's alphas; the space's
+    dims (two inputs and two ops per node) follow from them by :meth:`derive`.
+    """
+
+    def __init__(self, *, channels: int = 16, layers: int = 8, num_classes: int = 10, in_channels: int = 3) -> None:
+        super().__init__()
+        if layers < 1 or channels < 1:
+            raise ValueError(f"DARTS supernet needs layers >= 1 and channels >= 1, got {layers}, {channels}")
+        self.net_options = {"channels": channels, "layers": layers, "num_classes": num_classes,
+                            "in_channels": in_channels}
+        ops = tuple(DARTS_OPS)
+        self.choices = {edge_choice_key(c, i, j): ops for c in ("normal", "reduce") for j in DARTS_NODES
+                        for i in range(j)}
+        c_curr = STEM_MULTIPLIER * channels
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr))
+        c_prev_prev, c_prev, c_curr = c_curr, c_curr, channels
+        self.cells = nn.ModuleList()
+        reduction_prev = False
+        for i in range(layers):
+            reduction = i in (layers // 3, 2 * layers // 3)
+            c_curr = c_curr * 2 if reduction else c_curr
+            cell = DartsSupernetCell(c_prev_prev, c_prev, c_curr, reduction, reduction_prev)
+            self.cells.append(cell)
+            reduction_prev = reduction
+            c_prev_prev, c_prev = c_prev, cell.multiplier * c_curr
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_prev, num_classes)
+
+    def forward(self, x: torch.Tensor, paths: Paths) -> torch.Tensor:
+        # (B, in_channels, H, W) -> (B, 3C, H, W) -> cells -> (B, 16C, H/4, W/4) -> (B, num_classes)
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1, paths)
+        return self.classifier(self.global_pooling(s1).flatten(1))
+
+    def paths_of(self, arch: Arch) -> dict[str, int]:
+        ops = tuple(DARTS_OPS)
+        return {edge_choice_key(c, arch[dim_name(c, j, "input", s)], j): ops.index(arch[dim_name(c, j, "op", s)])
+                for c in ("normal", "reduce") for j in DARTS_NODES for s in (0, 1)}
+
+    def derive(self, logits: Mapping[str, torch.Tensor]) -> Arch:
+        """DARTS's rule: per node the 2 incoming edges whose strongest non-``none`` op weighs most, each with
+        that op (reference ``Network.genotype()``; ties to the earlier input)."""
+        ops = tuple(DARTS_OPS)
+        live = [k for k, name in enumerate(ops) if name != "none"]
+        choices: dict[str, Any] = {}
+        for c in ("normal", "reduce"):
+            for j in DARTS_NODES:
+                weights = {i: logits[edge_choice_key(c, i, j)].detach().float().softmax(-1)[live] for i in range(j)}
+                strongest = sorted(range(j), key=lambda i: -float(weights[i].max()))[:2]
+                for slot, i in enumerate(strongest):
+                    choices[dim_name(c, j, "input", slot)] = i
+                    choices[dim_name(c, j, "op", slot)] = ops[live[int(weights[i].argmax())]]
+        return Arch(choices)
+
+    def standalone_key(self, arch: Arch, key: str) -> str | None:
+        parts = key.split(".")
+        if parts[0] != "cells" or parts[2] != "edges":
+            return key
+        layer, (i, j), op = int(parts[1]), map(int, parts[3].split("_")), parts[5]
+        cell = "reduce" if self.cells[layer].reduction else "normal"
+        for slot in (0, 1):
+            if arch[dim_name(cell, j, "input", slot)] == i and arch[dim_name(cell, j, "op", slot)] == op:
+                return ".".join(["cells", parts[1], "ops", str(2 * (j - 2) + slot), *parts[6:]])
+        return None

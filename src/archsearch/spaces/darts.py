@@ -155,6 +155,13 @@ class DartsSpace(SearchSpace):
                             layers=layers, auxiliary=auxiliary, drop_path_prob=drop_path_prob,
                             num_classes=num_classes, in_channels=in_channels)
 
+    def supernet(self, *, channels: int = 16, layers: int = 8, num_classes: int = 10, in_channels: int = 3,
+                 **_: Any) -> Any:
+        """The DARTS search network: a mixed op on all 14 edges of each cell (``nn.darts``)."""
+        from archsearch.nn.darts import DartsSupernet
+
+        return DartsSupernet(channels=channels, layers=layers, num_classes=num_classes, in_channels=in_channels)
+
 
 def _literal(value: str, text: str) -> Any:
     try:

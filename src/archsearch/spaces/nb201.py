@@ -84,6 +84,14 @@ class NB201Space(SearchSpace):
         return NB201Network(edge_ops, channels=channels, cells_per_stage=cells_per_stage,
                             num_classes=num_classes, in_channels=in_channels)
 
+    def supernet(self, *, channels: int = 16, cells_per_stage: int = 5, num_classes: int = 10,
+                 in_channels: int = 3, **_: Any) -> Any:
+        """The one-shot network: a mixed op on every edge, one logit vector per dim (``nn.cells``)."""
+        from archsearch.nn.cells import NB201Supernet
+
+        return NB201Supernet(channels=channels, cells_per_stage=cells_per_stage, num_classes=num_classes,
+                             in_channels=in_channels)
+
     # -- encodings ----------------------------------------------------------------------------
     def encode(self, arch: Arch, kind: str = "onehot") -> np.ndarray:
         """Adds ``path``: one bit per input->output path labelled by its ops (White et al. 2021)."""

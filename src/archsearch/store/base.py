@@ -42,6 +42,23 @@ class TrialRecord:
 
 
 @dataclass
+class EpochRecord:
+    """One finished epoch of a one-shot search (``epoch`` 0-based), or its final ranking (``kind="ranking"``:
+    candidates with their shared-weight accuracies, best first)."""
+
+    epoch: int
+    seconds: float
+    metrics: dict[str, float]
+    arch: dict[str, Any] | None = None
+    kind: str = "epoch"
+    ranking: list[tuple[dict[str, Any], float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "kind": self.kind, "seconds": self.seconds, "metrics": self.metrics,
+                "arch": self.arch, "ranking": [[arch, acc] for arch, acc in self.ranking]}
+
+
+@dataclass
 class StrategyCheckpoint:
     trial_count: int
     cost_spent: float
@@ -74,6 +91,18 @@ class Store(ABC):
 
     @abstractmethod
     def checkpoint(self, experiment_id: int) -> StrategyCheckpoint | None: ...
+
+    # -- one-shot searches: epochs and the engine's state (weights, logits, optimisers) --------------
+    @abstractmethod
+    def record_epoch(self, experiment_id: int, record: EpochRecord, state: bytes | None) -> None:
+        """Commit the epoch and (when given) the engine state after it, atomically; a record with the
+        same (kind, epoch) is replaced (a resumed search may repeat its final ranking)."""
+
+    @abstractmethod
+    def epochs(self, experiment_id: int) -> list[EpochRecord]: ...
+
+    @abstractmethod
+    def oneshot_state(self, experiment_id: int) -> bytes | None: ...
 
     def close(self) -> None:
         """Release resources (no-op by default)."""

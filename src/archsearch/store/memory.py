@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from archsearch.core.errors import UserError
-from archsearch.store.base import ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
+from archsearch.store.base import EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
 
 
 class InMemoryStore(Store):
@@ -16,6 +16,8 @@ class InMemoryStore(Store):
         self._experiments: dict[str, ExperimentRecord] = {}
         self._trials: dict[int, list[TrialRecord]] = {}
         self._checkpoints: dict[int, StrategyCheckpoint] = {}
+        self._epochs: dict[int, dict[tuple[str, int], EpochRecord]] = {}
+        self._states: dict[int, bytes] = {}
 
     def create_experiment(self, name: str, config: dict[str, Any], seed: int) -> ExperimentRecord:
         if name in self._experiments:
@@ -49,3 +51,15 @@ class InMemoryStore(Store):
 
     def checkpoint(self, experiment_id: int) -> StrategyCheckpoint | None:
         return self._checkpoints.get(experiment_id)
+
+    def record_epoch(self, experiment_id: int, record: EpochRecord, state: bytes | None) -> None:
+        self._epochs.setdefault(experiment_id, {})[(record.kind, record.epoch)] = record
+        if state is not None:
+            self._states[experiment_id] = state
+
+    def epochs(self, experiment_id: int) -> list[EpochRecord]:
+        records = self._epochs.get(experiment_id, {})
+        return [records[key] for key in sorted(records, key=lambda k: (k[1], k[0] != "epoch"))]
+
+    def oneshot_state(self, experiment_id: int) -> bytes | None:
+        return self._states.get(experiment_id)

@@ -2,7 +2,9 @@
 
 Tables: ``meta`` (schema version), ``experiments`` (name, full config as JSON, seed, status,
 created), ``trials`` (arch key, fidelity, status, metrics JSON, cost, start/end, learning curves JSON) and
-``strategy_state`` (the strategy's JSON state, its RNG included, after the latest trial). A trial
+``strategy_state`` (the strategy's JSON state, its RNG included, after the latest trial); for one-shot
+searches ``epochs`` (per-epoch metrics, derived arch, final ranking) and ``oneshot_state`` (the engine's
+torch-serialised weights, logits and optimisers after the latest epoch, committed with that epoch). A trial
 and the checkpoint that follows it are written in one transaction, committed before the next ask,
 so a killed search loses at most the trial in flight and resumes exactly. WAL lets a second
 process read while a search writes. ``synchronous=NORMAL``: durable across a killed process;
@@ -10,7 +12,7 @@ after a power loss the journal is still consistent but may lack the last trials.
 
 Opening never creates or changes a file that is not an archsearch store: the header is checked
 before SQLite touches it. Older schemas are migrated in place on open (version 1 -> 2 adds the
-``curves`` column, existing trials get ``{}``); a newer schema is refused.
+``curves`` column, existing trials get ``{}``; 2 -> 3 adds the one-shot tables); a newer schema is refused.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from archsearch.core.errors import UserError
-from archsearch.store.base import ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
+from archsearch.store.base import EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 SCHEMA = """
@@ -40,6 +42,12 @@ CREATE TABLE IF NOT EXISTS trials (
 CREATE TABLE IF NOT EXISTS strategy_state (
     experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id), trial_count INTEGER NOT NULL,
     cost_spent REAL NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS epochs (
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id), kind TEXT NOT NULL, epoch INTEGER NOT NULL,
+    seconds REAL NOT NULL, metrics TEXT NOT NULL, arch TEXT, ranking TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (experiment_id, kind, epoch));
+CREATE TABLE IF NOT EXISTS oneshot_state (
+    experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id), state BLOB NOT NULL);
 """
 
 
@@ -103,6 +111,10 @@ class SQLiteStore(Store):
         with self._transaction():
             if version < 2:
                 self._db.execute("ALTER TABLE trials ADD COLUMN curves TEXT NOT NULL DEFAULT '{}'")
+            if version < 3:
+                for statement in SCHEMA.split(";"):
+                    if "epochs" in statement or "oneshot_state" in statement:
+                        self._db.execute(statement)
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def _transaction(self) -> "_Transaction":
@@ -164,6 +176,27 @@ class SQLiteStore(Store):
         row = self._db.execute("SELECT trial_count, cost_spent, state FROM strategy_state WHERE experiment_id=?",
                                (experiment_id,)).fetchone()
         return None if row is None else StrategyCheckpoint(row[0], row[1], json.loads(row[2]))
+
+    # -- one-shot epochs ---------------------------------------------------------------------------
+    def record_epoch(self, experiment_id: int, record: EpochRecord, state: bytes | None) -> None:
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO epochs VALUES (?,?,?,?,?,?,?)",
+                             (experiment_id, record.kind, record.epoch, record.seconds, json.dumps(record.metrics),
+                              None if record.arch is None else json.dumps(record.arch),
+                              json.dumps([[arch, acc] for arch, acc in record.ranking])))
+            if state is not None:
+                self._db.execute("INSERT OR REPLACE INTO oneshot_state VALUES (?,?)", (experiment_id, state))
+
+    def epochs(self, experiment_id: int) -> list[EpochRecord]:
+        rows = self._db.execute("SELECT epoch, seconds, metrics, arch, kind, ranking FROM epochs WHERE experiment_id=? "
+                                "ORDER BY epoch, kind != 'epoch'", (experiment_id,)).fetchall()
+        return [EpochRecord(epoch, seconds, json.loads(metrics), None if arch is None else json.loads(arch), kind,
+                            [(a, acc) for a, acc in json.loads(ranking)])
+                for epoch, seconds, metrics, arch, kind, ranking in rows]
+
+    def oneshot_state(self, experiment_id: int) -> bytes | None:
+        row = self._db.execute("SELECT state FROM oneshot_state WHERE experiment_id=?", (experiment_id,)).fetchone()
+        return None if row is None else bytes(row[0])
 
     def close(self) -> None:
         self._db.close()

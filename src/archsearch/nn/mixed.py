@@ -1,0 +1,113 @@
+"""Mixed ops and supernets: every candidate op of an edge in one module, weights shared by all archs.
+
+A supernet's architecture parameters are one logit vector per *choice key* (``Supernet.choices``:
+key -> option names). A forward pass takes ``paths``, one :data:`Selection` per key that is computed:
+
+- a float tensor ``(num_options,)``: the relaxed mixture ``sum_o w_o * op_o(x)`` (DARTS softmax,
+  SNAS Gumbel-softmax); ``none`` contributes exactly zero and is never computed;
+- an ``int``: that option alone (a discrete arch; random search with weight sharing);
+- ``(weights, index)``: GDAS's hard sample, ``op_index(x) * w_index + sum_{o != index} w_o`` where the
+  one-hot straight-through ``weights`` are 0 off ``index`` (the forward computes one op; the backward
+  reaches every logit), as D-X-Y/AutoDL-Projects ``search_model_gdas.py``.
+
+A key missing from ``paths`` is an edge that is not there (DARTS cells use 2 of a node's edges).
+The candidate ops are the stand-alone networks' own modules (same names, same parameters), so
+``Supernet.standalone(arch)`` copies the shared weights into ``space.build(arch)`` and the two compute
+the same function; this differs from the DARTS search network's affine-free BatchNorm on purpose.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Union
+
+import torch
+from torch import nn
+
+from archsearch.core.arch import Arch
+
+Selection = Union[torch.Tensor, int, tuple[torch.Tensor, int]]
+Paths = Mapping[str, Selection]
+PARAMETER_FREE_OPS = frozenset({"none", "skip_connect", "max_pool_3x3", "avg_pool_3x3"})
+
+
+class MixedOp(nn.Module):
+    """Every candidate op of one edge, in a ``ModuleDict`` keyed by op name (its option order)."""
+
+    def __init__(self, ops: Mapping[str, nn.Module]) -> None:
+        super().__init__()
+        self.names = tuple(ops)
+        self.ops = nn.ModuleDict(dict(ops))
+        self.calls = 0  # ops computed so far (tests count them)
+
+    def forward(self, x: torch.Tensor, choice: Selection) -> torch.Tensor:
+        # (B, C, H, W) -> (B, C, H/stride, W/stride)
+        if isinstance(choice, int):
+            return self._run(choice, x)
+        if isinstance(choice, tuple):
+            weights, index = choice  # (num_options,), one-hot in value
+            others = torch.cat([weights[:index], weights[index + 1:]]).sum()
+            return self._run(index, x) * weights[index] + others
+        total: torch.Tensor | None = None
+        for index, name in enumerate(self.names):
+            if name == "none":
+                continue
+            term = self._run(index, x) * choice[index]
+            total = term if total is None else total + term
+        return total if total is not None else self._run(self.names.index("none"), x)
+
+    def _run(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.ops[self.names[index]](x)
+
+
+class Supernet(nn.Module):
+    """Base of the supernets: ``choices`` (key -> options), ``forward(x, paths)``, arch <-> paths."""
+
+    choices: dict[str, tuple[str, ...]]
+    net_options: dict[str, Any]
+
+    def paths_of(self, arch: Arch) -> dict[str, int]:
+        """The discrete paths of ``arch`` (only its ops computed)."""
+        raise NotImplementedError
+
+    def derive(self, logits: Mapping[str, torch.Tensor]) -> Arch:
+        """The discrete arch the logits stand for."""
+        raise NotImplementedError
+
+    def standalone_key(self, arch: Arch, key: str) -> str | None:
+        """The stand-alone network's state-dict key of a supernet key (``None``: not in that arch)."""
+        raise NotImplementedError
+
+    def standalone(self, space: Any, arch: Arch) -> nn.Module:
+        """``space.build(arch)`` at this supernet's size carrying the shared weights of ``arch``'s paths."""
+        model = space.build(arch, **self.net_options)
+        own = {}
+        for key, value in self.state_dict().items():
+            target = self.standalone_key(arch, key)
+            if target is not None:
+                own[target] = value
+        model.load_state_dict(own, strict=True)
+        return model.to(next(self.parameters()).device)
+
+    def mixed_ops(self) -> list[MixedOp]:
+        return [m for m in self.modules() if isinstance(m, MixedOp)]
+
+
+def entropy(logits: Mapping[str, torch.Tensor]) -> float:
+    """Mean entropy (nats) of softmax(logits) over the choice keys; log(n) when uniform."""
+    values = [float(-(p * p.clamp_min(1e-12).log()).sum()) for p in (t.detach().softmax(-1) for t in logits.values())]
+    return sum(values) / len(values) if values else math.nan
+
+
+def op_key_rewrite(key: str, marker: str, choice_of: Mapping[str, str]) -> str | None:
+    """``...<edge>.ops.<op>.rest`` -> ``...<edge>.rest`` when ``op`` is the chosen op of ``edge``."""
+    head, found, tail = key.partition(marker)
+    if not found:
+        return key
+    edge = head.rsplit(".", 1)[-1]
+    op, _, rest = tail.partition(".")
+    if choice_of.get(edge) != op:
+        return None
+    return f"{head}.{rest}" if rest else head

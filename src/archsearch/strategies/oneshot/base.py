@@ -1,0 +1,189 @@
+"""The base of one-shot strategies and the supernet training recipe they carry.
+
+A one-shot strategy (DESIGN.md: "differ from one another only in how they relax those logits") sees
+logit tensors, never the network or the data: it says which paths a weight step and an architecture
+step use (:meth:`OneShotStrategy.weight_paths`, :meth:`OneShotStrategy.arch_paths`), and at the end it
+receives the derived architecture(s) from the engine (:class:`archsearch.estimators.supernet.OneShotSearch`,
+run by the study before any trial) and hands them, through ``ask``, to the study's estimator (training
+from scratch, or the tabular benchmark). Its ``state_dict`` records whether the search is done and
+what it derived, so a resumed study neither searches twice nor asks twice.
+
+Recipe defaults (one visible block below) are the DARTS search settings (Liu et al. 2019, Sec. 3.1.1 /
+A.1.1): SGD momentum 0.9, lr 0.025 cosine-annealed to 0.001 per epoch, weight decay 3e-4, gradient
+clipping 5, batch 64, half of the training data for the weights and half for the architecture, whose
+logits use Adam (lr 3e-4, betas (0.5, 0.999), weight decay 1e-3). The paper searches 50 epochs on
+CIFAR-10; the default here is 10 so a laptop search ends (``--set strategy.epochs=50``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, Union
+
+import torch
+
+from archsearch.core.arch import Arch
+from archsearch.core.errors import UserError
+from archsearch.core.options import check_bool, check_int, check_number
+from archsearch.core.result import Result
+from archsearch.core.strategy import Strategy
+
+# -- the default recipe, in one visible block ---------------------------------------------------
+EPOCHS = 10
+BATCH_SIZE = 64
+LEARNING_RATE = 0.025
+LEARNING_RATE_MIN = 0.001
+MOMENTUM = 0.9
+WEIGHT_DECAY = 3e-4
+GRAD_CLIP = 5.0
+TRAIN_PORTION = 0.5           # share of the training split for the weights; the rest for the architecture
+ARCH_LEARNING_RATE = 3e-4
+ARCH_WEIGHT_DECAY = 1e-3
+ARCH_BETAS = (0.5, 0.999)
+HESSIAN_EVERY = 5             # epochs between dominant-eigenvalue measurements (0: never)
+HESSIAN_ITERATIONS = 20       # power iterations
+EARLY_STOP_WINDOW = 2         # measurements averaged by the RobustDARTS rule
+EARLY_STOP_RATIO = 0.75       # stop when mean eigenvalue of the previous window / current window < this
+
+Paths = Mapping[str, Union[torch.Tensor, int, tuple[torch.Tensor, int]]]
+
+
+@dataclass(frozen=True)
+class SupernetRecipe:
+    """How the supernet is trained (every field is a strategy option: ``--set strategy.epochs=5``)."""
+
+    epochs: int = EPOCHS
+    batch_size: int = BATCH_SIZE
+    lr: float = LEARNING_RATE
+    lr_min: float = LEARNING_RATE_MIN
+    momentum: float = MOMENTUM
+    weight_decay: float = WEIGHT_DECAY
+    grad_clip: float = GRAD_CLIP
+    train_portion: float = TRAIN_PORTION
+    fraction: float = 1.0  # a fixed subsample of the training split to search on (budgeted search)
+    arch_lr: float = ARCH_LEARNING_RATE
+    arch_weight_decay: float = ARCH_WEIGHT_DECAY
+    augment: bool = True
+    net: dict[str, Any] = field(default_factory=dict)  # supernet size, e.g. {"channels": 8, "cells_per_stage": 1}
+    hessian_every: int = HESSIAN_EVERY
+    hessian_iterations: int = HESSIAN_ITERATIONS
+    early_stop: bool = False
+    early_stop_window: int = EARLY_STOP_WINDOW
+
+    @classmethod
+    def from_options(cls, owner: str, options: Mapping[str, Any]) -> "SupernetRecipe":
+        checked = dict(options)
+        for name in ("epochs", "batch_size", "hessian_iterations", "early_stop_window"):
+            if name in checked:
+                checked[name] = check_int(owner, name, checked[name], 1)
+        if "hessian_every" in checked:
+            checked["hessian_every"] = check_int(owner, "hessian_every", checked["hessian_every"], 0)
+        for name in ("lr", "lr_min", "arch_lr", "grad_clip"):
+            if name in checked:
+                checked[name] = check_number(owner, name, checked[name], 0.0)
+        for name in ("momentum", "weight_decay", "arch_weight_decay"):
+            if name in checked:
+                checked[name] = check_number(owner, name, checked[name], 0.0, 1.0)
+        if "fraction" in checked:
+            checked["fraction"] = check_number(owner, "fraction", checked["fraction"], 1e-6, 1.0)
+        if "train_portion" in checked:
+            checked["train_portion"] = check_number(owner, "train_portion", checked["train_portion"], 0.05, 0.95)
+        for name in ("augment", "early_stop"):
+            if name in checked:
+                checked[name] = check_bool(owner, name, checked[name])
+        if not isinstance(checked.get("net", {}), Mapping):
+            raise UserError(f"{owner}: net must be a mapping of network options, e.g. {{channels: 8}}")
+        return cls(**checked)
+
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+class OneShotStrategy(Strategy):
+    """Base of DARTS, SNAS, GDAS and RS-WS. Subclasses set the class flags and the relaxations."""
+
+    requires: ClassVar[frozenset[str]] = frozenset({"supernet"})
+    arch_step: ClassVar[str] = "bilevel"  # "bilevel": arch half; "joint": same batch as the weights; "none"
+    option_names: ClassVar[tuple[str, ...]] = ()  # the subclass's own options
+
+    def __init__(self, **options: Any) -> None:
+        own = {k: options.pop(k) for k in list(options) if k in self.option_names}
+        unknown = sorted(set(options) - set(SupernetRecipe.option_names()))
+        if unknown:
+            raise UserError(f"unknown option strategy.{unknown[0]} for strategy {self.name!r}; options: "
+                            f"{', '.join([*self.option_names, *SupernetRecipe.option_names()])}")
+        self.recipe = SupernetRecipe.from_options(self.name, options)
+        self.configure(**own)
+
+    def configure(self, **options: Any) -> None:
+        """The subclass's own options (checked)."""
+
+    def setup(self) -> None:
+        self.searched = False
+        self.derived: list[Arch] = []
+        self.handed = 0
+
+    # -- relaxations (pure functions of the logits) ---------------------------------------------
+    def temperature(self, epoch: int) -> float | None:
+        """The Gumbel-softmax temperature at ``epoch`` (0-based); ``None`` when not sampling."""
+        return None
+
+    def weight_paths(self, logits: Mapping[str, torch.Tensor], epoch: int,
+                     generator: torch.Generator) -> Paths | Arch:
+        """Paths of a weight step (an ``Arch`` for a discrete sample)."""
+        raise NotImplementedError
+
+    def arch_paths(self, logits: Mapping[str, torch.Tensor], epoch: int, generator: torch.Generator) -> Paths:
+        """Paths of an architecture step (the logits get the gradient)."""
+        return self.weight_paths(logits, epoch, generator)  # type: ignore[return-value]
+
+    def candidates(self) -> list[Arch]:
+        """Archs the engine ranks by shared-weight accuracy at the end (none: the derived arch is the answer)."""
+        return []
+
+    # -- the hand-over ------------------------------------------------------------------------
+    def finish(self, ranked: Sequence[Arch]) -> None:
+        """The engine's final answer, best first."""
+        self.derived, self.searched = list(ranked), True
+
+    def finished(self) -> bool:
+        return self.searched and self.handed >= len(self.derived)
+
+    def ask(self, n: int = 1) -> list[Arch]:
+        if not self.searched:
+            raise RuntimeError(f"strategy {self.name!r}: the one-shot search has not run (Study runs it first)")
+        batch = self.derived[self.handed:self.handed + n]
+        self.handed += len(batch)
+        return batch
+
+    def tell(self, results: Sequence[Result]) -> None:
+        """The derived archs' stand-alone results are the study's record; nothing to learn from them."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "searched": self.searched, "derived": [dict(a) for a in self.derived],
+                "handed": self.handed}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.searched, self.handed = bool(state["searched"]), int(state["handed"])
+        self.derived = [Arch(a) for a in state["derived"]]
+
+    def describe(self) -> dict[str, Any]:
+        return {"strategy": self.name, **asdict(self.recipe)}
+
+
+def gumbel_softmax(logits: torch.Tensor, tau: float, generator: torch.Generator, *, hard: bool
+                   ) -> tuple[torch.Tensor, int]:
+    """A Gumbel-softmax sample of ``logits`` (k,) at temperature ``tau``: soft weights, or one-hot with
+    straight-through gradients (``hard``); and the argmax index (Jang et al. 2017; Maddison et al. 2017)."""
+    uniform = torch.rand(logits.shape, generator=generator, device=generator.device)
+    gumbels = -(-uniform.clamp_min(1e-20).log()).clamp_min(1e-20).log()
+    soft = ((logits.log_softmax(-1) + gumbels.to(logits.device)) / tau).softmax(-1)
+    index = int(soft.argmax())
+    if not hard:
+        return soft, index
+    one_hot = torch.zeros_like(soft)
+    one_hot[index] = 1.0
+    return one_hot - soft.detach() + soft, index
