@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from archsearch.config import StudyConfig
+from archsearch.core.errors import UserError
 from archsearch.store.memory import InMemoryStore
 from archsearch.store.sqlite import SQLiteStore
 from archsearch.study import Progress, Study, best_trial
@@ -101,3 +102,32 @@ def test_progress_reports_best_so_far() -> None:
     assert [p.trials for p in seen] == list(range(1, 13))
     best = [p.best_value for p in seen]
     assert all(b2 >= b1 for b1, b2 in zip(best, best[1:])) and not math.isnan(best[-1])
+
+
+def test_zero_cost_prerank_warm_starts_the_strategy_and_resume_reuses_it(tmp_path: Path) -> None:
+    def cfg() -> StudyConfig:
+        return config(strategy="regularized-evolution", max_trials=4, prerank="synflow", prerank_pool=6,
+                      prerank_top=3)
+
+    expected = Study.create(cfg(), SQLiteStore(tmp_path / "a.db")).run()
+    record = [e for e in expected.epochs if e.kind == "prerank"][0]
+    scores = [score for _, score in record.ranking]
+    assert len(record.ranking) == 6 and scores == sorted(scores, reverse=True)
+    assert [t.arch for t in expected.trials[:3]] == [arch for arch, _ in record.ranking[:3]]
+    store = SQLiteStore(tmp_path / "b.db")
+    with pytest.raises(KeyboardInterrupt):
+        def stop(progress: Progress) -> None:
+            raise KeyboardInterrupt
+        Study.create(cfg(), store).run(on_trial=stop)
+    resumed = Study.resume("t", store).run()
+    assert history(resumed) == history(expected)
+    assert len([e for e in store.epochs(1) if e.kind == "prerank"]) == 1
+
+
+def test_prerank_user_errors() -> None:
+    with pytest.raises(UserError, match="prerank"):
+        Study.create(config(strategy="hyperband", prerank="synflow"), InMemoryStore())
+    with pytest.raises(UserError, match="prerank"):
+        Study.create(config(prerank="nope"), InMemoryStore())
+    with pytest.raises(UserError, match="data-free"):
+        Study.create(config(prerank="snip", max_trials=2), InMemoryStore()).run()

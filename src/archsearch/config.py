@@ -65,6 +65,9 @@ class StudyConfig:
     executor: str = DEFAULT_EXECUTOR
     workers: int = 1
     max_memory: str | float | None = None  # one-shot searches: refuse above this peak (MiB, or "2GiB")
+    prerank: str | None = None  # zero-cost proxy ranking a random pool; its best warm-start the strategy
+    prerank_pool: int = 100
+    prerank_top: int = 10
 
     def __post_init__(self) -> None:
         """Values given to the constructor count as set explicitly (estimator defaults leave them alone)."""
@@ -183,6 +186,15 @@ class StudyConfig:
             raise UserError(f"unknown executor {self.executor!r}; choose from: {', '.join(EXECUTORS)}")
         if self.workers > 1 and self.executor == "serial":
             raise UserError("--workers > 1 needs --executor processes")
+        if self.prerank is not None:
+            from archsearch.estimators.zero_cost import PROXY_NAMES
+
+            if self.prerank not in PROXY_NAMES:
+                raise UserError(f"unknown prerank proxy {self.prerank!r}; choose from: {', '.join(PROXY_NAMES)}")
+            self.prerank_pool = _integer("prerank_pool", self.prerank_pool, minimum=1)
+            self.prerank_top = _integer("prerank_top", self.prerank_top, minimum=1)
+            if self.prerank_top > self.prerank_pool:
+                raise UserError(f"prerank_top ({self.prerank_top}) exceeds prerank_pool ({self.prerank_pool})")
         if self.max_memory is not None:
             from archsearch.core.options import parse_memory
 
@@ -203,8 +215,8 @@ class StudyConfig:
 
 _SCALAR_KEYS = {f.name for f in fields(StudyConfig)} - {"strategy_options", "estimator_options"}
 _TEXT_KEYS = {"name", "space", "strategy", "estimator", "benchmark", "dataset", "objective", "report", "device",
-              "data_dir", "executor"}
-_OPTIONAL_TEXT_KEYS = {"benchmark", "data_dir"}
+              "data_dir", "executor", "prerank"}
+_OPTIONAL_TEXT_KEYS = {"benchmark", "data_dir", "prerank"}
 EXECUTORS = ("serial", "processes")
 
 

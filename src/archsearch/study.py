@@ -37,6 +37,7 @@ from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
 from archsearch.core.strategy import Strategy, TrialRequest
 from archsearch.execution.processes import make_executor
+from archsearch.prerank import check_prerank, rank_pool, top_archs
 from archsearch.store.base import EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
 
 
@@ -172,6 +173,7 @@ class Study:
         self.trials: list[TrialRecord] = store.trials(experiment.id)
         self._unreplayed: list[TrialRecord] = []  # stored trials of a batch interrupted by a crash
         self._engine: Any = None  # a one-shot search's engine, made (and memory-checked) by ``create``
+        self._strategy_restored = False  # resume loaded a strategy checkpoint (its warm starts included)
         self.epochs: list[EpochRecord] = store.epochs(experiment.id)
         self.cost_spent = float(sum(t.cost for t in self.trials) + sum(e.seconds for e in self.epochs))
         self._best = best_trial(self.trials, components.objectives[0])
@@ -183,6 +185,7 @@ class Study:
         """A new experiment; ``components`` from ``build_components(config)`` when the caller has them."""
         components = components or build_components(config)
         components.bind_strategy(config.seed)  # every user error surfaces before the store is touched
+        check_prerank(config, components.strategy)
         engine = one_shot_engine(config, components) if "supernet" in components.strategy.requires else None
         experiment = store.create_experiment(config.name, config.to_dict(), config.seed)
         study = cls(store, experiment, config, components, executor)
@@ -202,6 +205,7 @@ class Study:
                 raise UserError(f"store {name!r} is inconsistent: checkpoint after {checkpoint.trial_count} trials, "
                                 f"{len(study.trials)} trials stored")
             study._unreplayed = study.trials[checkpoint.trial_count:]
+            study._strategy_restored = True
             try:
                 components.strategy.load_state_dict(checkpoint.state)
             except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -234,6 +238,8 @@ class Study:
         try:
             if self.one_shot and not self.components.strategy.searched:
                 self._search_supernet(on_epoch, on_message)
+            if self.config.prerank is not None and not self._strategy_restored:
+                self._warm_start_from_prerank(on_message)
             if owns_executor:
                 self.executor = make_executor(self.config.executor, self.config.workers)
             while not self.done():
@@ -269,6 +275,20 @@ class Study:
                 on_epoch(epoch)
 
         self.components.strategy.finish(engine.run(record))
+
+    def _warm_start_from_prerank(self, on_message: Callable[[str], None] | None) -> None:
+        """Score the pool once (stored), then hand its best to the fresh strategy."""
+        record = next((e for e in self.epochs if e.kind == "prerank"), None)
+        if record is None:
+            record = rank_pool(self.config, self.components.space)
+            self.store.record_epoch(self.experiment.id, record, None)
+            self.epochs.append(record)
+            self.cost_spent += record.seconds
+            if on_message is not None:
+                on_message(f"pre-ranked {record.metrics['pool']:.0f} random archs by {self.config.prerank} in "
+                           f"{record.seconds:.1f} s; the best {record.metrics['top']:.0f} start the search")
+        self.components.strategy.warm_start(top_archs(record, self.config.prerank_top))
+        self._strategy_restored = True
 
     def _batch_size(self) -> int:
         size = int(getattr(self.executor, "workers", 1))

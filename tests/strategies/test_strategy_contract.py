@@ -75,3 +75,22 @@ def test_batch_asks_and_failed_results(strategy_name: str, space: SearchSpace) -
     strategy.tell([Result(a, {}, 1.0, None, "failed", "boom") for a in archs[:3]])
     strategy.tell([synthetic_result(space, a) for a in archs[3:]])
     assert all(space.is_valid(a) for a, _ in drive(strategy, space, 10))
+
+
+WARM = [name for name in ASK_TELL if STRATEGIES.load(name).supports_warm_start]
+
+
+@pytest.mark.parametrize("strategy_name", WARM)
+def test_warm_start_archs_are_asked_first_and_survive_a_checkpoint(strategy_name: str, space: SearchSpace) -> None:
+    warm = [space.sample(np.random.default_rng(100 + i)) for i in range(3)]
+    strategy = make(strategy_name, space, 0)
+    strategy.warm_start(warm)
+    first = strategy.ask_trials(1)[0].arch
+    state = json_round_trip(strategy.state_dict())
+    resumed = make(strategy_name, space, 0)
+    resumed.load_state_dict(state)
+    for strategy_now in (strategy, resumed):
+        strategy_now.tell([synthetic_result(space, first)])
+    rest = [r.arch for r in strategy.ask_trials(2)]
+    assert [first, *rest] == warm
+    assert [r.arch for r in resumed.ask_trials(2)] == rest

@@ -32,6 +32,9 @@ STUDY_FLAGS: dict[str, tuple[str, Any, str]] = {
     "--download": ("download", bool, "download the dataset into --data-dir where it can (cifar10)"),
     "--executor": ("executor", str, "serial or processes (a local pool of --workers processes)"),
     "--workers": ("workers", int, "trials run at once with --executor processes"),
+    "--prerank": ("prerank", str, "zero-cost proxy (synflow, ...) that ranks a random pool; its best start the search"),
+    "--prerank-pool": ("prerank_pool", int, "random archs scored by --prerank (default 100)"),
+    "--prerank-top": ("prerank_top", int, "best-scored archs the strategy evaluates first (default 10)"),
     "--max-memory": ("max_memory", str, "one-shot searches: refuse to start above this estimated peak (2GiB, 512MiB)"),
 }
 

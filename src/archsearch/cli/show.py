@@ -96,6 +96,10 @@ def _print_text(experiment: ExperimentRecord, trials: list[TrialRecord], show_al
 
 def _print_epochs(space: str, epochs: list[EpochRecord]) -> None:
     """The one-shot search's epochs (losses, accuracies, entropy, collapse signs) and its ranking."""
+    for e in (e for e in epochs if e.kind == "prerank"):
+        print(f"zero-cost pre-ranking: {e.metrics['pool']:.0f} random archs in {e.seconds:.1f} s, best "
+              f"{e.metrics['top']:.0f} asked first; best score {e.metrics['best_score']:.4g}: {format_arch(space, e.arch or {})}")
+    epochs = [e for e in epochs if e.kind != "prerank"]
     if not epochs:
         return
     print(f"one-shot search: {sum(e.kind == 'epoch' for e in epochs)} epochs, {sum(e.seconds for e in epochs):,.1f} s")

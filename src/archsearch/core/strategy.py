@@ -37,6 +37,8 @@ class Strategy(ABC):
 
     name: ClassVar[str] = "strategy"
     requires: ClassVar[frozenset[str]] = frozenset()  # e.g. {"supernet"}, {"encode"}
+    supports_warm_start: ClassVar[bool] = True  # multi-fidelity and one-shot strategies say False
+    _warm: tuple[Arch, ...] = ()  # warm-start archs not asked yet (reassigned, never mutated)
 
     space: SearchSpace
     objectives: tuple[Objective, ...]
@@ -62,8 +64,15 @@ class Strategy(ABC):
         """The next ``n`` architectures to evaluate."""
 
     def ask_trials(self, n: int = 1) -> list[TrialRequest]:
-        """The next ``n`` trials; by default ``ask(n)`` at the study's default fidelity."""
-        return [TrialRequest(arch) for arch in self.ask(n)]
+        """The next ``n`` trials: warm-start archs first, then ``ask``, at the study's default fidelity."""
+        warm, self._warm = self._warm[:n], self._warm[n:]
+        rest = self.ask(n - len(warm)) if n > len(warm) else []
+        return [TrialRequest(arch) for arch in (*warm, *rest)]
+
+    def warm_start(self, archs: Sequence[Arch]) -> None:
+        """Promising archs to evaluate before the strategy's own (a zero-cost pre-ranking, another study's
+        best); their results are told like any other. Subclasses may fold them into their own start."""
+        self._warm = (*self._warm, *archs)
 
     @abstractmethod
     def tell(self, results: Sequence[Result]) -> None:
@@ -76,7 +85,11 @@ class Strategy(ABC):
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """JSON-serialisable state; subclasses extend it with their own."""
-        return {"rng": self.rng.bit_generator.state}
+        state: dict[str, Any] = {"rng": self.rng.bit_generator.state}
+        if self._warm:
+            state["warm"] = [dict(arch) for arch in self._warm]
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
+        self._warm = tuple(Arch(arch) for arch in state.get("warm", ()))

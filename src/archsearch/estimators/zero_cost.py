@@ -138,6 +138,7 @@ def flops(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> f
 
 PROXIES: dict[str, Proxy] = {"synflow": synflow, "grad_norm": grad_norm, "snip": snip, "jacov": jacov,
                              "naswot": naswot, "params": params, "flops": flops}
+PROXY_NAMES: tuple[str, ...] = tuple(PROXIES)
 DATA_FREE: frozenset[str] = frozenset({"synflow", "params", "flops"})
 
 

@@ -58,6 +58,11 @@ class RegularizedEvolution(Strategy):
                 best_arch, best_score = arch, score
         return best_arch
 
+    def warm_start(self, archs: Sequence[Arch]) -> None:
+        """Warm-start archs take the place of random members of the initial population."""
+        super().warm_start(archs)
+        self._random_asked += len(archs)
+
     def tell(self, results: Sequence[Result]) -> None:
         for result in results:
             self._population.append((result.arch, self.score(result)))

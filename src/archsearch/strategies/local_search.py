@@ -73,6 +73,11 @@ class LocalSearch(Strategy):
     def _unseen_sample(self) -> Arch:
         return self.space.sample_unseen(self.rng, lambda arch: arch in self._scores or arch in self._pending)
 
+    def warm_start(self, archs: Sequence[Arch]) -> None:
+        """Warm-start archs seed the first climb (its start is the best of them and the random seeds)."""
+        self._restart_queue = [*archs, *self._restart_queue]
+        self._to_seed = max(self._to_seed, len(self._restart_queue))
+
     # -- tell -----------------------------------------------------------------------------------
     def tell(self, results: Sequence[Result]) -> None:
         for result in results:
@@ -128,6 +133,7 @@ class LocalSearch(Strategy):
             "queue": [dict(a) for a in self._queue],
             "seeding": [dict(a) for a in self._seeding],
             "to_seed": self._to_seed,
+            "restart_queue": [dict(a) for a in self._restart_queue],
         })
         return state
 
@@ -139,6 +145,7 @@ class LocalSearch(Strategy):
         self._queue = [Arch(a) for a in state["queue"]]
         self._seeding = [Arch(a) for a in state["seeding"]]
         self._to_seed = int(state["to_seed"])
+        self._restart_queue = [Arch(a) for a in state.get("restart_queue", ())]
 
 
 class GuidedLocalSearch(LocalSearch):

@@ -105,6 +105,7 @@ class OneShotStrategy(Strategy):
     """Base of DARTS, SNAS, GDAS and RS-WS. Subclasses set the class flags and the relaxations."""
 
     requires: ClassVar[frozenset[str]] = frozenset({"supernet"})
+    supports_warm_start: ClassVar[bool] = False
     arch_step: ClassVar[str] = "bilevel"  # "bilevel": arch half; "joint": same batch as the weights; "none"
     option_names: ClassVar[tuple[str, ...]] = ()  # the subclass's own options
 

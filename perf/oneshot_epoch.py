@@ -1,0 +1,136 @@
+"""Cost of one supernet epoch against one epoch of a stand-alone network (issue 5 benchmark).
+
+For each one-shot strategy, on mnist5k (4,000 training images, 28x28) and the NB201 space at the same
+size (C, N) for both: the wall time of one supernet epoch (the weights part plus the architecture part
+of the training split: every training image is seen once, as in one stand-alone epoch) divided by one
+epoch of a stand-alone NB201 network over the whole training split, same batch size, same SGD,
+same augmentation. Stand-alone networks: 5 random cells (median) and the all-``nor_conv_3x3`` cell (the
+largest). Each timing is the second epoch (the first pays one-time set-up). Goals: DARTS (first order)
+<= 6x, GDAS <= 1.5x. Peak memory: each strategy runs in a fresh process; reported are the peak resident
+memory above the process's baseline after loading data (``ru_maxrss`` minus RSS then) and the engine's own
+estimate made before the search (``--max-memory`` uses it).
+
+    .venv/bin/python perf/oneshot_epoch.py --channels 16 --cells 5 --out perf/results/oneshot_epoch_c16n5.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from archsearch.core.arch import Arch
+from archsearch.core.objectives import Objective
+from archsearch.core.registry import STRATEGIES
+from archsearch.data.loader import DeviceData
+from archsearch.estimators.supernet import OneShotSearch
+from archsearch.estimators.train import load_dataset
+from archsearch.spaces.nb201 import EDGE_DIMS, NB201Space
+
+BATCH = 64
+STRATEGIES_RUN = ("darts", "darts-2nd", "gdas", "snas", "rsws")
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def engine_for(name: str, net: dict[str, int]) -> OneShotSearch:
+    options: dict[str, Any] = {"epochs": 3, "batch_size": BATCH, "net": net, "hessian_every": 0}
+    if name == "darts-2nd":
+        name, options["order"] = "darts", 2
+    strategy = STRATEGIES.create(name, **options)
+    space = NB201Space()
+    strategy.bind(space, [Objective("valid_acc", "max")], np.random.default_rng(0))
+    return OneShotSearch(space, strategy, "mnist5k", seed=0, device="cpu")
+
+
+def supernet_epoch(name: str, net: dict[str, int]) -> dict[str, float]:
+    """Run in a child process: memory estimate, then two epochs; the second is timed."""
+    base = rss_mib()
+    engine = engine_for(name, net)
+    estimate = engine.memory_estimate()
+    after_setup = rss_mib()
+    engine.train_epoch()
+    started = time.perf_counter()
+    engine.train_epoch()
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "peak_rss_above_setup_mib": peak - after_setup, "rss_at_setup_mib": after_setup,
+            "rss_before_mib": base, "estimated_peak_mib": estimate.total_mib}
+
+
+def standalone_epoch(arch: Arch, net: dict[str, int]) -> float:
+    dataset = load_dataset("mnist5k")
+    data = DeviceData(dataset, torch.device("cpu"), channels_last=True)
+    torch.manual_seed(0)
+    model = NB201Space().build(arch, num_classes=10, in_channels=1, **net).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
+    generator = torch.Generator().manual_seed(0)
+    model.train()
+    timings = []
+    for _ in range(2):
+        started = time.perf_counter()
+        for x, y in data.batches(data.train, BATCH, generator=generator, augment=True):
+            optimizer.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimizer.step()
+        timings.append(time.perf_counter() - started)
+    return timings[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--channels", type=int, default=16)
+    parser.add_argument("--cells", type=int, default=5)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--out", default="perf/results/oneshot_epoch.json")
+    args = parser.parse_args()
+    net = {"channels": args.channels, "cells_per_stage": args.cells}
+    if args.child:
+        print(json.dumps(supernet_epoch(args.child, net)))
+        return
+    rng = np.random.default_rng(0)
+    space = NB201Space()
+    random_cells = [space.sample(rng) for _ in range(5)]
+    largest = Arch({name: "nor_conv_3x3" for name in EDGE_DIMS})
+    standalone = {"random_cells_seconds": [standalone_epoch(a, net) for a in random_cells],
+                  "all_conv3x3_seconds": standalone_epoch(largest, net)}
+    standalone["random_median_seconds"] = statistics.median(standalone["random_cells_seconds"])
+    print("stand-alone:", json.dumps(standalone), flush=True)
+    results: dict[str, Any] = {}
+    for name in STRATEGIES_RUN:
+        child = subprocess.run([sys.executable, __file__, "--child", name, "--channels", str(args.channels),
+                                "--cells", str(args.cells)], check=True, capture_output=True, text=True)
+        row = json.loads(child.stdout.strip().splitlines()[-1])
+        row["ratio_vs_random_median"] = row["seconds"] / standalone["random_median_seconds"]
+        row["ratio_vs_all_conv3x3"] = row["seconds"] / standalone["all_conv3x3_seconds"]
+        results[name] = row
+        print(name, json.dumps({k: round(v, 3) for k, v in row.items()}), flush=True)
+    document = {"net": net, "dataset": "mnist5k", "batch_size": BATCH, "standalone": standalone,
+                "supernet": results, "goals": {"darts": 6.0, "gdas": 1.5},
+                "machine": {"platform": platform.platform(), "torch": torch.__version__,
+                            "threads": torch.get_num_threads()}}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(document, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
