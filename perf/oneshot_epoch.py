@@ -6,9 +6,9 @@ of the training split: every training image is seen once, as in one stand-alone 
 epoch of a stand-alone NB201 network over the whole training split, same batch size, same SGD,
 same augmentation. Stand-alone networks: 5 random cells (median) and the all-``nor_conv_3x3`` cell (the
 largest). Each timing is the second epoch (the first pays one-time set-up). Goals: DARTS (first order)
-<= 6x, GDAS <= 1.5x. Peak memory: each strategy runs in a fresh process; reported are the peak resident
-memory above the process's baseline after loading data (``ru_maxrss`` minus RSS then) and the engine's own
-estimate made before the search (``--max-memory`` uses it).
+<= 6x, GDAS <= 1.5x. Peak memory: each strategy runs in a fresh process; reported are its peak resident
+memory over the two epochs (``ru_maxrss``), the engine's estimate made before the search (what
+``--max-memory`` checks) and the estimate's relative error.
 
     .venv/bin/python perf/oneshot_epoch.py --channels 16 --cells 5 --out perf/results/oneshot_epoch_c16n5.json
 """
@@ -70,8 +70,10 @@ def supernet_epoch(name: str, net: dict[str, int]) -> dict[str, float]:
     engine.train_epoch()
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_rss_above_setup_mib": peak - after_setup, "rss_at_setup_mib": after_setup,
-            "rss_before_mib": base, "estimated_peak_mib": estimate.total_mib}
+    return {"seconds": seconds, "peak_rss_mib": peak, "estimated_peak_mib": estimate.total_mib,
+            "estimate_error": estimate.total_mib / peak - 1, "tensors_estimated_mib": estimate.weights_mib
+            + estimate.activations_mib, "peak_rss_above_setup_mib": peak - after_setup,
+            "rss_at_setup_mib": after_setup, "rss_before_mib": base}
 
 
 def standalone_epoch(arch: Arch, net: dict[str, int]) -> float:
@@ -99,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=16)
     parser.add_argument("--cells", type=int, default=5)
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES_RUN), choices=STRATEGIES_RUN)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", default="perf/results/oneshot_epoch.json")
     args = parser.parse_args()
@@ -115,7 +118,7 @@ def main() -> None:
     standalone["random_median_seconds"] = statistics.median(standalone["random_cells_seconds"])
     print("stand-alone:", json.dumps(standalone), flush=True)
     results: dict[str, Any] = {}
-    for name in STRATEGIES_RUN:
+    for name in args.strategies:
         child = subprocess.run([sys.executable, __file__, "--child", name, "--channels", str(args.channels),
                                 "--cells", str(args.cells)], check=True, capture_output=True, text=True)
         row = json.loads(child.stdout.strip().splitlines()[-1])

@@ -102,3 +102,15 @@ def test_cli_one_shot_search_show_and_errors(tmp_path: Path, capsys: pytest.Capt
         assert main(["search", "--strategy", "darts", "--estimator", "train", "--dataset", "digits", "--store",
                      store, "--name", "bad", *bad]) == 2
     assert "bad" not in [e.name for e in SQLiteStore(store, create=False).experiments()]
+
+
+def test_derived_arch_goes_to_the_table_when_searching_on_the_benchmark_dataset(tmp_path: Path) -> None:
+    from tests.data.test_datasets import write_cifar
+
+    write_cifar(tmp_path / "cifar-10-batches-py")
+    cfg = StudyConfig.from_mapping({"name": "tab", "strategy": "gdas", "data_dir": str(tmp_path),
+                                    "strategy_options": {"epochs": 1, "batch_size": 32, "net": NET}})
+    cfg.finish_budget()
+    study = Study.create(cfg, SQLiteStore(tmp_path / "runs.db")).run()
+    assert cfg.estimator == "tabular" and len(study.trials) == 1
+    assert study.trials[0].arch == study.epochs[-1].arch and "final_test_acc" in study.trials[0].metrics

@@ -8,7 +8,7 @@ import torch
 
 from archsearch.core.arch import Arch
 from archsearch.core.registry import SPACES
-from archsearch.nn.mixed import MixedOp, entropy
+from archsearch.nn.mixed import MixedOp, StraightThrough, entropy
 from archsearch.spaces.darts import DARTS_V2, DartsSpace
 from archsearch.spaces.nb201 import NB201Space
 from archsearch.strategies.oneshot.base import gumbel_softmax
@@ -46,6 +46,7 @@ def test_one_hot_supernet_equals_the_standalone_network(name: str, seed: int) ->
     supernet.train(), standalone.train()
     expected = standalone(x)
     torch.testing.assert_close(supernet(x, supernet.paths_of(arch)), expected, rtol=0, atol=0)
+    torch.testing.assert_close(supernet(x, arch), expected, rtol=0, atol=0)
     torch.testing.assert_close(supernet(x, one_hot(supernet, arch)), expected, rtol=1e-6, atol=1e-6)
     assert sum(p.numel() for p in standalone.parameters()) < sum(p.numel() for p in supernet.parameters())
 
@@ -121,3 +122,30 @@ def test_mixed_op_hard_choice_has_the_value_of_the_chosen_op() -> None:
 def test_entropy_is_log_n_for_uniform_logits() -> None:
     assert entropy({"a": torch.zeros(5), "b": torch.zeros(5)}) == pytest.approx(np.log(5))
     assert entropy({"a": torch.tensor([100.0, 0.0])}) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_straight_through_has_the_gradients_of_the_gdas_expression() -> None:
+    y = torch.randn(3, 4, requires_grad=True)
+    logits = torch.randn(5, requires_grad=True)
+    soft = logits.softmax(-1)
+    hard = torch.zeros(5)
+    hard[2] = 1.0
+    weights = hard - soft.detach() + soft
+    upstream = torch.randn(3, 4)
+    (MixedOpHelper.explicit(y, weights, 2) * upstream).sum().backward()
+    expected = (y.grad.clone(), logits.grad.clone())
+    y.grad, logits.grad = None, None
+    soft = logits.softmax(-1)
+    weights = hard - soft.detach() + soft
+    out = StraightThrough.apply(y, weights, 2)
+    torch.testing.assert_close(out, y)
+    (out * upstream).sum().backward()
+    torch.testing.assert_close(y.grad, expected[0])
+    torch.testing.assert_close(logits.grad, expected[1])
+
+
+class MixedOpHelper:
+    @staticmethod
+    def explicit(y: torch.Tensor, weights: torch.Tensor, index: int) -> torch.Tensor:
+        """D-X-Y's GDAS expression, term by term."""
+        return sum((y * weights[i] if i == index else weights[i] for i in range(len(weights))), torch.zeros(()))

@@ -257,12 +257,10 @@ class OneShotSearch:
             return F.cross_entropy(self.supernet(x[:batch], self._paths(paths)), y[:batch])
 
         second_order = getattr(self.strategy, "order", 1) == 2
-        data_bytes = sum(t.numel() * t.element_size() for s in (self.data.train, self.data.valid, self.data.test)
-                         for t in (s.x, s.y))
         self.supernet.train()
         estimate = supernet_memory.estimate(self.supernet, step, batch_size=self.recipe.batch_size,
-                                            state_copies=4 if second_order else 3, data_bytes=data_bytes,
-                                            device=self.device)
+                                            state_copies=4 if second_order else 3, device=self.device,
+                                            graphs=2 if second_order else 1)
         for alpha in self.logits.values():
             alpha.grad = None
         return estimate

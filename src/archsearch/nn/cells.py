@@ -154,8 +154,9 @@ class NB201Supernet(Supernet):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(4 * channels, num_classes)
 
-    def forward(self, x: torch.Tensor, paths: Paths) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, paths: Paths | Arch) -> torch.Tensor:
         # (B, in_channels, H, W) -> (B, C, H, W) -> ... -> (B, 4C, H/4, W/4) -> (B, num_classes)
+        paths = self.resolve(paths)
         feature = self.stem(x)
         for cell in self.cells:
             feature = cell(feature, paths) if isinstance(cell, NB201SupernetCell) else cell(feature)

@@ -287,8 +287,9 @@ class DartsSupernet(Supernet):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, num_classes)
 
-    def forward(self, x: torch.Tensor, paths: Paths) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, paths: Paths | Arch) -> torch.Tensor:
         # (B, in_channels, H, W) -> (B, 3C, H, W) -> cells -> (B, 16C, H/4, W/4) -> (B, num_classes)
+        paths = self.resolve(paths)
         s0 = s1 = self.stem(x)
         for cell in self.cells:
             s0, s1 = s1, cell(s0, s1, paths)

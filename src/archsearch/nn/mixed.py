@@ -7,8 +7,10 @@ key -> option names). A forward pass takes ``paths``, one :data:`Selection` per 
   SNAS Gumbel-softmax); ``none`` contributes exactly zero and is never computed;
 - an ``int``: that option alone (a discrete arch; random search with weight sharing);
 - ``(weights, index)``: GDAS's hard sample, ``op_index(x) * w_index + sum_{o != index} w_o`` where the
-  one-hot straight-through ``weights`` are 0 off ``index`` (the forward computes one op; the backward
-  reaches every logit), as D-X-Y/AutoDL-Projects ``search_model_gdas.py``.
+  one-hot straight-through ``weights`` are 1 at ``index`` and 0 elsewhere (the forward computes one op;
+  the backward reaches every logit), as D-X-Y/AutoDL-Projects ``search_model_gdas.py``. Since the
+  weights are exactly one-hot in value, :class:`StraightThrough` returns ``op_index(x)`` itself and puts
+  that expression's gradients in its backward (no extra pass over the activations in the forward).
 
 A key missing from ``paths`` is an edge that is not there (DARTS cells use 2 of a node's edges).
 The candidate ops are the stand-alone networks' own modules (same names, same parameters), so
@@ -47,19 +49,35 @@ class MixedOp(nn.Module):
             return self._run(choice, x)
         if isinstance(choice, tuple):
             weights, index = choice  # (num_options,), one-hot in value
-            others = torch.cat([weights[:index], weights[index + 1:]]).sum()
-            return self._run(index, x) * weights[index] + others
+            return StraightThrough.apply(self._run(index, x), weights, index)
         total: torch.Tensor | None = None
         for index, name in enumerate(self.names):
             if name == "none":
                 continue
-            term = self._run(index, x) * choice[index]
-            total = term if total is None else total + term
+            out = self._run(index, x)
+            total = out * choice[index] if total is None else torch.addcmul(total, out, choice[index])  # one pass
         return total if total is not None else self._run(self.names.index("none"), x)
 
     def _run(self, index: int, x: torch.Tensor) -> torch.Tensor:
         self.calls += 1
         return self.ops[self.names[index]](x)
+
+
+class StraightThrough(torch.autograd.Function):
+    """``y * w[k] + sum_{o != k} w[o]`` for one-hot (in value) ``w``: returns ``y``; backward as that sum."""
+
+    @staticmethod
+    def forward(ctx: Any, y: torch.Tensor, weights: torch.Tensor, index: int) -> torch.Tensor:
+        ctx.save_for_backward(y, weights)
+        ctx.index = index
+        return y.view_as(y)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
+        y, weights = ctx.saved_tensors
+        grad_weights = grad.sum().expand(weights.shape).clone()     # d/dw_o of w_o (o != k): sum of grad
+        grad_weights[ctx.index] = (grad * y).sum()                  # d/dw_k of y * w_k
+        return grad * weights[ctx.index], grad_weights, None
 
 
 class Supernet(nn.Module):
@@ -71,6 +89,10 @@ class Supernet(nn.Module):
     def paths_of(self, arch: Arch) -> dict[str, int]:
         """The discrete paths of ``arch`` (only its ops computed)."""
         raise NotImplementedError
+
+    def resolve(self, paths: Paths | Arch) -> Paths:
+        """``forward`` takes relaxed paths or a discrete ``Arch``."""
+        return self.paths_of(paths) if isinstance(paths, Arch) else paths
 
     def derive(self, logits: Mapping[str, torch.Tensor]) -> Arch:
         """The discrete arch the logits stand for."""
