@@ -146,6 +146,10 @@ def _trial_score(trial: TrialRecord, objective: Objective) -> float:
     return value if objective.direction == "max" else -value
 
 
+def _is_one_shot(strategy: Strategy) -> bool:
+    return "supernet" in strategy.requires
+
+
 def one_shot_engine(config: StudyConfig, components: Components) -> Any:
     """The one-shot engine of a study, its peak memory estimated; UserError above ``config.max_memory``."""
     from archsearch.core.options import parse_memory
@@ -186,7 +190,7 @@ class Study:
         components = components or build_components(config)
         components.bind_strategy(config.seed)  # every user error surfaces before the store is touched
         check_prerank(config, components.strategy)
-        engine = one_shot_engine(config, components) if "supernet" in components.strategy.requires else None
+        engine = one_shot_engine(config, components) if _is_one_shot(components.strategy) else None
         experiment = store.create_experiment(config.name, config.to_dict(), config.seed)
         study = cls(store, experiment, config, components, executor)
         study._engine = engine
@@ -227,7 +231,7 @@ class Study:
 
     @property
     def one_shot(self) -> bool:
-        return "supernet" in self.components.strategy.requires
+        return _is_one_shot(self.components.strategy)
 
     def run(self, on_trial: Callable[[Progress], None] | None = None,
             on_epoch: Callable[[EpochRecord], None] | None = None,

@@ -18,7 +18,7 @@ CIFAR-10; the default here is 10 so a laptop search ends (``--set strategy.epoch
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Union
 
 import torch
@@ -171,8 +171,6 @@ class OneShotStrategy(Strategy):
         self.searched, self.handed = bool(state["searched"]), int(state["handed"])
         self.derived = [Arch(a) for a in state["derived"]]
 
-    def describe(self) -> dict[str, Any]:
-        return {"strategy": self.name, **asdict(self.recipe)}
 
 
 def gumbel_softmax(logits: torch.Tensor, tau: float, generator: torch.Generator, *, hard: bool

@@ -33,6 +33,3 @@ class Darts(OneShotStrategy):
 
     def weight_paths(self, logits: Mapping[str, torch.Tensor], epoch: int, generator: torch.Generator) -> Paths:
         return {key: value.softmax(-1) for key, value in logits.items()}
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "order": self.order}

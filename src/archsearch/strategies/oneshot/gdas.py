@@ -38,6 +38,3 @@ class Gdas(OneShotStrategy):
     def weight_paths(self, logits: Mapping[str, torch.Tensor], epoch: int, generator: torch.Generator) -> Paths:
         tau = self.temperature(epoch)
         return {key: gumbel_softmax(value, tau, generator, hard=True) for key, value in logits.items()}
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "tau_max": self.tau_max, "tau_min": self.tau_min}

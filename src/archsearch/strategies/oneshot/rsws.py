@@ -41,6 +41,3 @@ class RandomSearchWeightSharing(OneShotStrategy):
 
     def finish(self, ranked: list[Arch]) -> None:  # type: ignore[override]
         super().finish(ranked[:self.top_k])
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "candidates": self.num_candidates, "top_k": self.top_k}

@@ -39,7 +39,3 @@ class Snas(OneShotStrategy):
     def weight_paths(self, logits: Mapping[str, torch.Tensor], epoch: int, generator: torch.Generator) -> Paths:
         tau = self.temperature(epoch)
         return {key: gumbel_softmax(value, tau, generator, hard=False)[0] for key, value in logits.items()}
-
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "tau_initial": self.tau_initial, "tau_decay": self.tau_decay,
-                "tau_min": self.tau_min}
