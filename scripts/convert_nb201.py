@@ -8,7 +8,9 @@ Run once from the repository root (``python scripts/convert_nb201.py``); the pac
 - ``nb201-cifar10valid-200ep-landscapes/cifar10_avg.csv``: cifar10-valid, 200 epochs (NAS-Landscapes).
 
 Row i of every file is NB201 index i; the script asserts that the three files name the same cell in
-every row, that each column is complete, and prints the maxima of every stored array.
+every row, that each column is complete, and prints the maxima of every stored array. It also adds each
+dataset's ``<dataset>__params`` / ``<dataset>__flops`` (computed from our network builder and verified
+against it by ``scripts/nb201_hardware.py``, which can refresh just those arrays in place).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from archsearch.spaces.nb201 import OPS, NB201Space  # noqa: E402
+from nb201_hardware import hardware_arrays  # noqa: E402  (scripts/ is on sys.path when run as a script)
 
 NUM_CELLS = 15_625
 MINI = "nb201-mini-12ep/mini-bench-arch-cell-accs.csv"
@@ -106,6 +109,9 @@ def summary(arrays: dict[str, np.ndarray]) -> None:
     for key, values in arrays.items():
         if key == "op_indices":
             continue
+        if values.dtype.kind == "i":  # params / flops counts
+            print(f"{key:34s} {values.min():10,d} {values.max():10,d} {int(values.argmax()):7d}")
+            continue
         print(f"{key:34s} {values.min():10.4f} {values.max():10.4f} {int(values.argmax()):7d}")
 
 
@@ -119,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     arch_strings = check_rows(tables)
     arrays = {"op_indices": op_index_table(arch_strings, tables[LANDSCAPES]), **metric_arrays(tables)}
     arrays["ops"] = np.array(OPS)  # the op names the indices refer to (unicode array, no pickle)
+    arrays.update(hardware_arrays(arrays["op_indices"]))  # <dataset>__params / __flops, int64 counts
 
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / "nb201.npz"

@@ -22,7 +22,7 @@ import numpy as np
 
 from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
-from archsearch.core.objectives import Objective
+from archsearch.core.objectives import Goal, Objective
 from archsearch.core.registry import BENCHMARKS
 from archsearch.execution.processes import ProcessExecutor
 from archsearch.store.memory import InMemoryStore
@@ -37,6 +37,8 @@ class SeedRun:
     final: float  # the reported metric of the best arch by the objective (nan without an ok trial)
     cost: tuple[float, ...]  # cumulative (simulated) seconds after each trial, non-decreasing
     reported: tuple[float, ...]  # reported metric of the best-so-far arch after each trial (nan before any ok)
+    front: tuple[tuple[float, ...], ...] = ()  # multi-objective: raw objective values of the run's feasible front
+    worst: tuple[float, ...] = ()  # multi-objective: the worst raw value of each objective over the run
 
     @property
     def trials(self) -> int:
@@ -58,7 +60,17 @@ def run_seed(config: StudyConfig, seed: int) -> SeedRun:
         reported.append(study.reported_value())  # the Study's incremental best, by the objective
 
     study.run(on_trial=record)
-    return SeedRun(seed, study.reported_value(), tuple(cost), tuple(reported))
+    front: tuple[tuple[float, ...], ...] = ()
+    worst: tuple[float, ...] = ()
+    goal = study.components.goal
+    if goal.multi:
+        from archsearch.report.pareto import front_indices, raw_values, worst_reference
+        from archsearch.study import stored_result
+
+        results = [stored_result(t) for t in study.trials]
+        front = tuple(tuple(raw_values(results[i], goal)) for i in front_indices(results, goal))
+        worst = tuple(worst_reference(results, goal) or ())
+    return SeedRun(seed, study.reported_value(), tuple(cost), tuple(reported), front, worst)
 
 
 def run_seed_from_mapping(config: dict[str, Any], seed: int) -> SeedRun:
@@ -84,6 +96,7 @@ def compare_strategies(base: StudyConfig, strategies: Sequence[str], seeds: int,
         build_components(config)  # fail fast on a bad name or option
         configs[strategy] = config
     results: dict[str, Any] = {}
+    all_runs: dict[str, list[SeedRun]] = {}
     with _SeedRunner(min(workers, seeds)) as runner:
         for strategy, config in configs.items():
             started = time.perf_counter()
@@ -93,7 +106,35 @@ def compare_strategies(base: StudyConfig, strategies: Sequence[str], seeds: int,
                 if on_done is not None:
                     on_done(strategy, run.seed)
             results[strategy] = summarise(runs, time.perf_counter() - started)
+            all_runs[strategy] = runs
+    goal = base.goal()
+    if goal.multi:
+        add_hypervolumes(results, all_runs, goal, base.reference())
     return results
+
+
+def add_hypervolumes(results: dict[str, Any], runs: dict[str, list[SeedRun]], goal: Goal,
+                     reference: list[float] | None) -> list[float] | None:
+    """Per strategy: ``hypervolume`` (per seed), ``hv_mean``, ``hv_std`` and ``fronts`` (raw values per seed),
+    all w.r.t. one reference point: the given one, else the worst value of each objective over every run
+    of every strategy (stored as ``reference_point`` in each summary)."""
+    from archsearch.core.pareto import hypervolume
+    from archsearch.report.pareto import to_losses
+
+    if reference is None:
+        worst = np.asarray([run.worst for strategy_runs in runs.values() for run in strategy_runs if run.worst])
+        reference = None if worst.size == 0 else [
+            float(worst[:, k].min() if o.direction == "max" else worst[:, k].max()) for k, o in enumerate(goal.objectives)]
+    for strategy, strategy_runs in runs.items():
+        volumes = [0.0 if reference is None or not run.front else
+                   hypervolume([to_losses(point, goal) for point in run.front], to_losses(reference, goal))
+                   for run in strategy_runs]
+        array = np.asarray(volumes)
+        results[strategy].update({
+            "hypervolume": volumes, "hv_mean": float(array.mean()),
+            "hv_std": float(array.std(ddof=1)) if len(volumes) > 1 else 0.0,
+            "reference_point": reference, "fronts": [[list(p) for p in run.front] for run in strategy_runs]})
+    return reference
 
 
 def summarise(runs: Sequence[SeedRun], wall_seconds: float) -> dict[str, Any]:

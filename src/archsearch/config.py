@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from archsearch.core.errors import UserError
-from archsearch.core.objectives import Objective
+from archsearch.core.objectives import Constraint, Goal, MnasNetReward, Objective
 from archsearch.core.options import MAX_INT
 from archsearch.core.registry import BENCHMARKS, ESTIMATORS, SPACES, STRATEGIES
 
@@ -57,8 +57,11 @@ class StudyConfig:
     budget_seconds: float | None = DEFAULT_BUDGET_SECONDS
     max_trials: int | None = None
     seed: int = 0
-    objective: str = DEFAULT_OBJECTIVE
+    objective: str = DEFAULT_OBJECTIVE  # comma-separated: several objectives make a multi-objective search
     report: str = DEFAULT_REPORT
+    constraint: str | None = None  # comma-separated hard constraints, e.g. "params<=2e6,latency_ms<=5"
+    reward: str | None = None  # scalarisation for single-objective strategies, e.g. "mnasnet:latency_ms<=5"
+    reference_point: str | None = None  # hypervolume reference, one raw value per objective, e.g. "0,2.2e8"
     device: str = DEFAULT_DEVICE
     data_dir: str | None = None
     download: bool = False
@@ -119,6 +122,8 @@ class StudyConfig:
         if key.endswith("_options") and key.removesuffix("_options") in COMPONENT_PREFIXES and isinstance(value, dict):
             getattr(self, key).update(value)
             return
+        if key in _LIST_KEYS and isinstance(value, (list, tuple)):  # objective: [valid_acc:max, flops:min]
+            value = ",".join(str(item) for item in value) if value else None
         if key not in _SCALAR_KEYS:
             raise UserError(f"unknown config key {key!r}; keys: {', '.join(sorted(_SCALAR_KEYS))}, "
                             f"strategy.<option>, estimator.<option>")
@@ -205,18 +210,41 @@ class StudyConfig:
                                 f"got {self.max_memory!r}") from None
         if not isinstance(self.download, bool):
             raise UserError(f"config key 'download' must be true or false, got {self.download!r}")
-        self.objectives()
+        self.goal()
+        self.reference()
         Objective.parse(self.report)
         check_options("strategy", self.strategy, STRATEGIES.load(self.strategy), self.strategy_options)
 
     def objectives(self) -> list[Objective]:
-        return [Objective.parse(text) for text in self.objective.split(",")]
+        return [Objective.parse(text.strip()) for text in self.objective.split(",")]
+
+    def goal(self) -> Goal:
+        """Objectives, constraints and reward as one ``Goal`` (UserError for a malformed part)."""
+        constraints = tuple(Constraint.parse(text) for text in (self.constraint or "").split(",") if text.strip())
+        reward = MnasNetReward.parse(self.reward) if self.reward else None
+        return Goal(tuple(self.objectives()), constraints, reward)
+
+    def reference(self) -> list[float] | None:
+        """The hypervolume reference point in raw objective values (None: chosen from the results)."""
+        if self.reference_point is None:
+            return None
+        texts = [text for text in str(self.reference_point).split(",") if text.strip()]
+        try:
+            values = [float(text) for text in texts]
+        except ValueError:
+            values = []
+        count = len(self.objectives())
+        if len(values) != count or not all(math.isfinite(v) for v in values):
+            raise UserError(f"reference_point needs {count} finite numbers (one per objective, comma-separated), "
+                            f"got {self.reference_point!r}")
+        return values
 
 
 _SCALAR_KEYS = {f.name for f in fields(StudyConfig)} - {"strategy_options", "estimator_options"}
 _TEXT_KEYS = {"name", "space", "strategy", "estimator", "benchmark", "dataset", "objective", "report", "device",
-              "data_dir", "executor", "prerank"}
-_OPTIONAL_TEXT_KEYS = {"benchmark", "data_dir", "prerank"}
+              "data_dir", "executor", "prerank", "constraint", "reward", "reference_point"}
+_OPTIONAL_TEXT_KEYS = {"benchmark", "data_dir", "prerank", "constraint", "reward", "reference_point"}
+_LIST_KEYS = {"objective", "constraint", "reference_point"}  # a YAML list is joined with commas
 EXECUTORS = ("serial", "processes")
 
 

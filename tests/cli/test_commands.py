@@ -117,3 +117,47 @@ def test_import_is_light() -> None:
     code = "import sys, archsearch, archsearch.study; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_multi_objective_search_show_front_plot_and_compare(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    store = str(tmp_path / "runs.db")
+    objectives = ["--objective", "valid_acc:max", "--objective", "train_seconds:min"]
+    assert main(["search", "--strategy", "nsga2", *objectives, "--max-trials", "30", "--store", store,
+                 "--name", "mo", "--quiet", "--set", "strategy.population_size=8"]) == 0
+    out = capsys.readouterr().out
+    assert "Pareto front of valid_acc:max, train_seconds:min" in out and "hypervolume" in out
+    plot = tmp_path / "front.png"
+    assert main(["show", "mo", "--store", store, "--plot", str(plot), "--reference-point", "0,5000"]) == 0
+    out = capsys.readouterr().out
+    assert "reference point 0, 5000: given" in out and plot.stat().st_size > 10_000
+    assert main(["show", "mo", "--store", store, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    front = document["front"]
+    assert front["hypervolume"] > 0 and front["trials"] and front["reference_choice"].startswith("worst")
+    values = {t["number"]: t["metrics"] for t in document["trials"]}
+    for number in front["trials"]:  # no stored trial dominates a front member
+        a = values[number]
+        assert not any(b["valid_acc"] >= a["valid_acc"] and b["train_seconds"] <= a["train_seconds"]
+                       and (b["valid_acc"], b["train_seconds"]) != (a["valid_acc"], a["train_seconds"])
+                       for b in values.values())
+    out_json = tmp_path / "compare.json"
+    assert main(["compare", "--strategies", "random,mo-regularized-evolution", *objectives, "--max-trials", "20",
+                 "--seeds", "2", "--quiet", "--json", str(out_json), "--plot", str(tmp_path / "c.svg")]) == 0
+    out = capsys.readouterr().out
+    assert "hypervolume of each run's front" in out and (tmp_path / "c.svg").exists()
+    summary = json.loads(out_json.read_text())["results"]["random"]
+    assert len(summary["hypervolume"]) == 2 and summary["hv_mean"] > 0
+
+
+def test_reward_and_constraints_pick_the_best(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    store = str(tmp_path / "runs.db")
+    assert main(["search", "--strategy", "random", "--max-trials", "40", "--store", store, "--name", "r",
+                 "--quiet", "--reward", "mnasnet-hard:train_seconds<=1500",
+                 "--constraint", "valid_acc>=60"]) == 0
+    assert "reward:      mnasnet-hard:train_seconds<=1500" in capsys.readouterr().out
+    assert main(["show", "r", "--store", store, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    feasible = [t["metrics"] for t in document["trials"] if t["metrics"]["valid_acc"] >= 60]
+    best = document["best"]["metrics"]
+    under = [m for m in feasible if m["train_seconds"] <= 1500]
+    assert best["valid_acc"] == max(m["valid_acc"] for m in under)  # hard reward: accuracy alone under T

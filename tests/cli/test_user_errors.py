@@ -55,6 +55,17 @@ CASES = {
     "infinite max_trials": ["search", "--set", "max_trials=.inf"],
     "bad bananas option": ["search", "--strategy", "bananas", "--set", "strategy.random_candidates=abc"],
     "bad local-search option": ["search", "--strategy", "local-search", "--set", "strategy.guided=maybe"],
+    "two objectives, one-objective strategy": ["search", "--objective", "valid_acc:max", "--objective",
+                                               "train_seconds:min"],
+    "malformed constraint": ["search", "--constraint", "params<2e6"],
+    "constraint on a missing metric": ["search", "--constraint", "latency_ms<=5"],
+    "malformed reward": ["search", "--reward", "mnasnet:latency_ms"],
+    "reward on a min objective": ["search", "--objective", "train_seconds:min", "--reward",
+                                  "mnasnet:train_seconds<=5"],
+    "reference point of the wrong size": ["search", "--strategy", "nsga2", "--objective", "valid_acc:max",
+                                          "--objective", "train_seconds:min", "--reference-point", "1"],
+    "bad nsga2 option": ["search", "--strategy", "nsga2", "--set", "strategy.crossover=2"],
+    "show plot with a bad suffix": ["show", "kept", "--plot", "front.gif"],
 }
 EXPECTED = {
     "unknown space": "unknown space 'nope'", "unknown strategy": "unknown strategy 'nope'",
@@ -67,6 +78,11 @@ EXPECTED = {
     "show unknown name": "no experiment named 'ghost'",
     "non-text objective": "must be a text value", "infinite max_trials": "max_trials must be an integer",
     "bad bananas option": "random_candidates must be an integer", "bad local-search option": "guided must be true",
+    "two objectives, one-objective strategy": "optimises one objective", "malformed constraint": "must look like",
+    "constraint on a missing metric": "metric 'latency_ms' is not available", "malformed reward": "must look like",
+    "reward on a min objective": "first objective must be a 'max' metric",
+    "reference point of the wrong size": "reference_point needs 2 finite numbers",
+    "bad nsga2 option": "crossover", "show plot with a bad suffix": "--plot must end in .png or .svg",
 }
 STORELESS = {
     "malformed arch": (["evaluate", "|nor_conv_3x3~0|+|bogus~0|"], "malformed NB201 arch string"),

@@ -46,9 +46,24 @@ def test_metric_names_per_fidelity():
     estimator = TabularEstimator(dataset="cifar100")
     assert estimator.fidelity == 12
     assert "valid_acc" in estimator.metrics()
-    assert estimator.metric_names(200) == ("test_acc", "final_test_acc", "train_seconds")
+    assert estimator.metric_names(200) == ("test_acc", "final_test_acc", "train_seconds", "params", "flops")
     result = estimator.evaluate(NB201Space().parse(RESNET), fidelity=200)
     assert result.ok and np.isnan(result.metric("valid_acc"))
+
+
+def test_results_carry_params_and_flops():
+    resnet = NB201Space().parse(RESNET)
+    for dataset in ("cifar10", "cifar100", "ImageNet16-120"):
+        for fidelity in (12, 200):
+            estimator = TabularEstimator(dataset=dataset, fidelity=fidelity)
+            result = estimator.evaluate(resnet)
+            assert {"params", "flops"} <= set(estimator.metrics()) and {"params", "flops"} <= set(result.metrics)
+            assert result.metric("params") > 0 and result.metric("flops") > 0
+    c10 = TabularEstimator(dataset="cifar10").evaluate(resnet)
+    # ResNet cell: 2 nor_conv_3x3 edges; 2 x 35,389,440 multiply-adds and 2 x 243,040 parameters over the all-none net
+    assert c10.metric("params") == 73_306 + 2 * 243_040
+    assert c10.metric("flops") == 7_783_040 + 2 * 35_389_440
+    assert type(c10.metrics["flops"]) is float and type(c10.metrics["params"]) is float  # raw counts, as TrainEstimator
 
 
 def test_describe_and_registry():

@@ -8,9 +8,11 @@ accuracy, Ochoa & Veerapen's NAS-Landscapes for cifar10-valid at 200 epochs and 
 its commit and licence, and the exact meaning of every array.
 
 ``query(arch, dataset, epochs)`` returns ``valid_acc`` / ``test_acc`` at that number of epochs (where the
-data has them), ``final_test_acc`` (the 200-epoch test accuracy the paper reports) and ``train_seconds``
-(CIFAR-10 training seconds per epoch x epochs, also the ``cost_seconds``). Lookups are O(1): the
-base-5 code of an arch's op indices indexes an array of row numbers.
+data has them), ``final_test_acc`` (the 200-epoch test accuracy the paper reports), ``train_seconds``
+(CIFAR-10 training seconds per epoch x epochs, also the ``cost_seconds``), and ``params`` / ``flops``:
+the parameter count and multiply-adds of one input of the network built for that dataset (raw counts, as
+``archsearch.metrics`` gives them; precomputed by ``scripts/nb201_hardware.py``, so loading the table
+needs no torch). Lookups are O(1): the base-5 code of an arch's op indices indexes an array of row numbers.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ DATASET_SHAPES: dict[str, tuple[tuple[int, int, int], int]] = {
     "cifar10": ((3, 32, 32), 10), "cifar100": ((3, 32, 32), 100), "ImageNet16-120": ((3, 16, 16), 120)}
 FIDELITIES: tuple[int, ...] = (12, 200)
 FINAL_EPOCHS = 200
-METRICS: tuple[str, ...] = ("valid_acc", "test_acc", "final_test_acc", "train_seconds")
+METRICS: tuple[str, ...] = ("valid_acc", "test_acc", "final_test_acc", "train_seconds", "params", "flops")
+HARDWARE_METRICS: tuple[str, ...] = ("params", "flops")  # per dataset, the same at every fidelity
 DATA_FILE = "nb201.npz"
 
 _OP_CODE: dict[Any, int] = {op: i for i, op in enumerate(OPS)}
@@ -70,6 +73,8 @@ class NB201Benchmark(TabularBenchmark):
                 columns = {metric: arrays.get(f"{dataset}__{metric}__{epochs}") for metric in ("valid_acc", "test_acc")}
                 columns["final_test_acc"] = arrays[f"{dataset}__test_acc__{FINAL_EPOCHS}"]
                 columns["train_seconds"] = self._per_epoch * epochs
+                for metric in HARDWARE_METRICS:  # int64 counts, exact in float64 (all < 2**53)
+                    columns[metric] = arrays[f"{dataset}__{metric}"]
                 names = tuple(m for m in METRICS if columns[m] is not None)
                 matrix = np.stack([np.asarray(columns[m], dtype=np.float64) for m in names], axis=1)
                 self._tables[(dataset, epochs)] = (names, _read_only(matrix))

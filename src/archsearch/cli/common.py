@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from archsearch.config import StudyConfig
-from archsearch.core.objectives import Objective
+from archsearch.core.objectives import Goal, Objective
 from archsearch.core.registry import SPACES
 from archsearch.store.base import TrialRecord
 from archsearch.store.sqlite import SQLiteStore
@@ -25,7 +25,12 @@ STUDY_FLAGS: dict[str, tuple[str, Any, str]] = {
     "--budget-seconds": ("budget_seconds", float, "stop once this many (simulated) seconds are spent"),
     "--max-trials": ("max_trials", int, "stop after this many trials"),
     "--seed": ("seed", int, "random seed (same seed, same history)"),
-    "--objective": ("objective", str, "metric:direction to optimise, e.g. valid_acc:max"),
+    "--objective": ("objective", list, "metric:direction to optimise, e.g. valid_acc:max; repeat for several "
+                                      "objectives (multi-objective: nsga2, mo-regularized-evolution, random)"),
+    "--constraint": ("constraint", list, "hard constraint, e.g. params<=2e6 or latency_ms<=5 (repeatable)"),
+    "--reward": ("reward", str, "scalarise for one-objective strategies: mnasnet:latency_ms<=5 (ACC x (LAT/T)^-0.07) "
+                                "or mnasnet-hard:latency_ms<=5"),
+    "--reference-point": ("reference_point", str, "hypervolume reference, one raw value per objective, e.g. 0,2.2e8"),
     "--report": ("report", str, "metric reported for the best arch, e.g. final_test_acc"),
     "--device": ("device", str, "auto (CUDA when available), cpu, cuda or cuda:N"),
     "--data-dir": ("data_dir", str, "where a file dataset lives (cifar10, image-folder; the .npz file for npz)"),
@@ -49,6 +54,8 @@ def add_study_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] =
             continue
         if kind is bool:
             parser.add_argument(flag, dest=key, action="store_const", const=True, default=None, help=text)
+        elif kind is list:
+            parser.add_argument(flag, dest=key, action="append", default=None, help=text)
         else:
             parser.add_argument(flag, dest=key, type=kind, default=None, help=text)
     parser.add_argument("--config", help="YAML/JSON file with the same keys (flags and --set override it)")
@@ -86,15 +93,56 @@ def format_metrics(metrics: dict[str, float]) -> str:
                      for k, v in metrics.items())
 
 
+def stored_goal(config: dict[str, Any]) -> Goal:
+    """The goal (objectives, constraints, reward) of a stored experiment's config."""
+    return StudyConfig.from_mapping({key: value for key, value in config.items()
+                                     if key in ("objective", "constraint", "reward")}).goal()
+
+
 def stored_objectives(config: dict[str, Any]) -> tuple[Objective, Objective]:
     """The (first) search objective and the report metric of a stored experiment's config."""
     return Objective.parse(config["objective"].split(",")[0]), Objective.parse(config["report"])
 
 
-def describe_best(space_name: str, best: TrialRecord | None, objective: Objective, report: Objective) -> list[str]:
+def describe_best(space_name: str, best: TrialRecord | None, objective: Objective, report: Objective,
+                  goal: Goal | None = None) -> list[str]:
     if best is None:
-        return ["no successful trial yet"]
-    return [f"best arch:   {format_arch(space_name, best.arch)}  (trial {best.number})",
-            f"objective:   {objective.metric} = {best.metrics.get(objective.metric, math.nan):.4f}",
-            f"reported:    {report.metric} = {best.metrics.get(report.metric, math.nan):.4f}",
-            f"all metrics: {format_metrics(best.metrics)}"]
+        return ["no successful trial yet" if goal is None or not goal.constraints
+                else "no successful trial satisfies the constraints yet"]
+    lines = [f"best arch:   {format_arch(space_name, best.arch)}  (trial {best.number})",
+             f"objective:   {objective.metric} = {best.metrics.get(objective.metric, math.nan):.4f}"]
+    if goal is not None and goal.reward is not None:
+        from archsearch.study import stored_result
+
+        lines.append(f"reward:      {goal.reward} = {goal.score(stored_result(best)):.4f}")
+    return lines + [f"reported:    {report.metric} = {best.metrics.get(report.metric, math.nan):.4f}",
+                    f"all metrics: {format_metrics(best.metrics)}"]
+
+
+def front_summary(trials: list[TrialRecord], goal: Goal, reference: list[float] | None) -> dict[str, Any]:
+    """The Pareto front of stored trials: its trials (best first objective first), hypervolume and the
+    reference point used (given, or the worst value of each objective over the feasible trials)."""
+    from archsearch.report.pareto import front_hypervolume, front_indices, worst_reference
+    from archsearch.study import stored_result
+
+    results = [stored_result(t) for t in trials]
+    chosen = "given" if reference is not None else "worst value of each objective over the feasible trials"
+    reference = reference if reference is not None else worst_reference(results, goal)
+    volume = front_hypervolume(results, goal, reference) if reference is not None else math.nan
+    return {"trials": [trials[i] for i in front_indices(results, goal)], "hypervolume": volume,
+            "reference_point": reference, "reference_choice": chosen}
+
+
+def describe_front(space_name: str, summary: dict[str, Any], goal: Goal) -> list[str]:
+    front = summary["trials"]
+    if not front:
+        return ["Pareto front: no feasible successful trial yet"]
+    reference = ", ".join(f"{v:.6g}" for v in summary["reference_point"])
+    names = [o.metric for o in goal.objectives]
+    lines = [f"Pareto front of {', '.join(map(str, goal.objectives))}: {len(front)} archs; hypervolume "
+             f"{summary['hypervolume']:.6g} (reference point {reference}: {summary['reference_choice']})",
+             f"  {'#':>6}  " + " ".join(f"{name:>14}" for name in names) + "  arch"]
+    for t in front:
+        values = " ".join(f"{t.metrics.get(name, math.nan):>14.6g}" for name in names)
+        lines.append(f"  {t.number:>6}  {values}  {format_arch(space_name, t.arch)}")
+    return lines

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from archsearch.cli.common import add_study_arguments, study_config
 from archsearch.compare import compare_strategies, table_optimum
 from archsearch.config import StudyConfig
@@ -54,12 +56,22 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
     elapsed = time.perf_counter() - started
     _print_table(config, results, args.seeds)
+    if config.goal().multi:
+        _print_hypervolumes(config, results)
     print(f"({_plural(len(results), 'strategy', 'strategies')} x {_plural(args.seeds, 'seed')} in {elapsed:.1f} s "
           f"wall clock, {_plural(args.workers, 'worker')})")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(_document(config, args, results), indent=1, allow_nan=False))
         print(f"wrote {args.json_out}")
-    if args.plot:
+    if args.plot and config.goal().multi:
+        from archsearch.report.pareto import plot_fronts
+
+        pooled = {name: np.asarray([point for front in summary["fronts"] for point in front], dtype=float)
+                  for name, summary in results.items()}
+        plot_fronts(pooled, config.goal(), args.plot,
+                    title=f"{config.benchmark or config.space} {config.dataset}: the fronts of {args.seeds} seeds pooled")
+        print(f"wrote {args.plot}")
+    elif args.plot:
         from archsearch.report.curves import plot_anytime
 
         objective = config.objectives()[0]
@@ -104,11 +116,12 @@ def _check_arguments(args: argparse.Namespace, config: StudyConfig) -> list[str]
 
 
 def _document(config: StudyConfig, args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
-    kept = {name: {k: v for k, v in summary.items() if args.trajectories or k != "trajectories"}
+    kept = {name: {k: v for k, v in summary.items() if args.trajectories or k not in ("trajectories", "fronts")}
             for name, summary in results.items()}
     document = {"benchmark": config.benchmark, "dataset": config.dataset, "fidelity": config.fidelity,
                 "budget_seconds": config.budget_seconds, "max_trials": config.max_trials,
-                "objective": config.objective, "report": config.report, "seeds": args.seeds,
+                "objective": config.objective, "constraint": config.constraint, "reward": config.reward,
+                "report": config.report, "seeds": args.seeds,
                 "workers": args.workers, "results": kept}
     return _finite_or_null(document)
 
@@ -132,6 +145,20 @@ def _print_table(config: StudyConfig, results: dict[str, Any], seeds: int) -> No
         low, high = (min(values), max(values)) if values else (math.nan, math.nan)
         print(f"{name:28s} {summary['mean']:>7.2f} +- {summary['std']:<5.2f} {low:>8.2f} {high:>8.2f} "
               f"{summary['trials']:>11.1f} {summary['wall_seconds']:>8.1f}")
+
+
+def _print_hypervolumes(config: StudyConfig, results: dict[str, Any]) -> None:
+    reference = next(iter(results.values())).get("reference_point")
+    if reference is None:
+        print("hypervolume: no run found a feasible architecture")
+        return
+    given = "given" if config.reference_point is not None else "worst value of each objective over all runs"
+    print(f"hypervolume of each run's front of {config.objective} (reference point "
+          f"{', '.join(f'{v:.6g}' for v in reference)}: {given}):")
+    print(f"{'strategy':28s} {'mean +- std':>24s} {'front size':>11s}")
+    for name, summary in results.items():
+        sizes = np.mean([len(front) for front in summary["fronts"]])
+        print(f"{name:28s} {summary['hv_mean']:>11.5g} +- {summary['hv_std']:<9.3g} {sizes:>11.1f}")
 
 
 class _SeedProgress:

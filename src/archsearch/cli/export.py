@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archsearch.cli.common import add_store_argument, open_store, stored_objectives
+from archsearch.cli.common import add_store_argument, open_store, stored_goal, stored_objectives
 from archsearch.core.errors import UserError
 
 EXAMPLE = ("examples: archsearch export --checkpoint best.pt --out-dir exported\n"
@@ -72,7 +72,7 @@ def _untrained_checkpoint(args: argparse.Namespace) -> Any:
         experiment = store.get_experiment(args.name)
         from archsearch.study import best_trial
 
-        best = best_trial(store.trials(experiment.id), stored_objectives(experiment.config)[0])
+        best = best_trial(store.trials(experiment.id), stored_goal(experiment.config))
     finally:
         store.close()
     if best is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from archsearch.cli.common import describe_best, format_arch, format_metrics
+from archsearch.cli.common import describe_best, describe_front, format_arch, format_metrics, front_summary
 from archsearch.cli.progress import ProgressReporter
 from archsearch.store.base import EpochRecord
 from archsearch.study import Study
@@ -29,8 +29,12 @@ def run_study(study: Study, store_path: str, quiet: bool = False) -> int:
         reporter.close(study.progress())
     config = study.config
     print(f"finished {config.name!r}: {len(study.trials)} trials, {study.cost_spent:,.0f} s of cost spent")
-    for line in describe_best(config.space, study.best, study.components.objectives[0], study.components.report):
+    goal = study.components.goal
+    for line in describe_best(config.space, study.best, goal.objectives[0], study.components.report, goal):
         print("  " + line)
+    if goal.multi:
+        for line in describe_front(config.space, front_summary(study.trials, goal, config.reference()), goal):
+            print("  " + line)
     print(f"results stored in {store_path} as {config.name!r}; "
           f"see: archsearch show {config.name} --store {store_path}")
     return 0

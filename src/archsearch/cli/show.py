@@ -7,7 +7,9 @@ import json
 import math
 from typing import Any
 
-from archsearch.cli.common import add_store_argument, describe_best, format_arch, open_store, stored_objectives
+from archsearch.cli.common import (add_store_argument, describe_best, describe_front, format_arch, front_summary,
+                                   open_store, stored_goal, stored_objectives)
+from archsearch.config import StudyConfig
 from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord
 from archsearch.study import best_trial
 
@@ -23,10 +25,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add_store_argument(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--all", action="store_true", help=f"list every trial (default: the last {TAIL})")
+    parser.add_argument("--reference-point", default=None,
+                        help="hypervolume reference, one raw value per objective (default: the search's own, "
+                             "else the worst value of each objective)")
+    parser.add_argument("--plot", metavar="FILE",
+                        help="write the Pareto plot (each pair of objectives, front highlighted) to FILE (.png/.svg)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    check_plot_path(args.plot)
     store = open_store(args.store, create=False)
     try:
         if args.name is None:
@@ -38,18 +46,54 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     document = experiment_document(experiment, trials)
     document["epochs"] = [e.to_dict() for e in epochs]
+    goal = stored_goal(experiment.config)
+    front = _front(experiment, trials, args.reference_point) if goal.multi else None
+    if front is not None:
+        document["front"] = {"trials": [t.number for t in front["trials"]], "hypervolume": front["hypervolume"],
+                             "reference_point": front["reference_point"], "reference_choice": front["reference_choice"]}
     if args.json:
         print(json.dumps(document, indent=1))
     else:
         _print_epochs(experiment.config["space"], epochs)
         _print_text(experiment, trials, show_all=args.all)
+        if front is not None:
+            print("\n".join(describe_front(experiment.config["space"], front, goal)))
+    if args.plot:
+        from archsearch.report.pareto import plot_fronts, value_matrix
+        from archsearch.study import stored_result
+
+        plot_fronts({experiment.name: value_matrix([stored_result(t) for t in trials], goal)}, goal, args.plot,
+                    title=f"{experiment.name}: {len(trials)} trials")
+        print(f"wrote {args.plot}")
     return 0
+
+
+def check_plot_path(plot: str | None) -> None:
+    """A Pareto plot path must end in .png/.svg and its folder must exist (UserError otherwise)."""
+    if plot is None:
+        return
+    from pathlib import Path
+
+    from archsearch.core.errors import UserError
+    from archsearch.report.curves import SUFFIXES
+
+    if Path(plot).suffix.lower() not in SUFFIXES:
+        raise UserError(f"--plot must end in .png or .svg, got {plot!r}")
+    if not Path(plot).resolve().parent.is_dir():
+        raise UserError(f"folder for --plot does not exist: {Path(plot).parent}")
+
+
+def _front(experiment: ExperimentRecord, trials: list[TrialRecord], reference_text: str | None) -> dict[str, Any]:
+    """The front with the reference point from the flag, else the stored config's, else the worst values."""
+    config = StudyConfig.from_mapping({"objective": experiment.config["objective"],
+                                       "reference_point": reference_text or experiment.config.get("reference_point")})
+    return front_summary(trials, stored_goal(experiment.config), config.reference())
 
 
 def experiment_document(experiment: ExperimentRecord, trials: list[TrialRecord]) -> dict[str, Any]:
     config = experiment.config
     space = config["space"]
-    best = best_trial(trials, stored_objectives(config)[0])
+    best = best_trial(trials, stored_goal(config))
     return {
         "name": experiment.name, "space": space, "strategy": config["strategy"], "seed": experiment.seed,
         "status": experiment.status, "config": config,
@@ -90,7 +134,8 @@ def _print_text(experiment: ExperimentRecord, trials: list[TrialRecord], show_al
         reported = t.metrics.get(report.metric, math.nan)
         print(f"{t.number:>6}  {t.status:7} {value:>10.4f} {reported:>15.4f} {t.cost:>9.1f}  "
               f"{format_arch(config['space'], t.arch)}")
-    for line in describe_best(config["space"], best_trial(trials, objective), objective, report):
+    goal = stored_goal(config)
+    for line in describe_best(config["space"], best_trial(trials, goal), objective, report, goal):
         print(line)
 
 

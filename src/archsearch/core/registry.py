@@ -89,6 +89,10 @@ STRATEGIES.register("bananas", "archsearch.strategies.bananas:Bananas",
                     "BANANAS: path-encoding MLP ensemble + Thompson sampling over mutated candidates (White et al. 2021)")
 STRATEGIES.register("hyperband", "archsearch.strategies.hyperband:Hyperband", "Hyperband: brackets of successive halving over the fidelity ladder (Li et al. 2018; Jamieson & Talwalkar 2016)")
 STRATEGIES.register("bohb", "archsearch.strategies.bohb:BOHB", "BOHB: Hyperband with new archs from a TPE-style KDE model of the highest well-observed rung (Falkner et al. 2018)")
+STRATEGIES.register("nsga2", "archsearch.strategies.nsga2:NSGA2",
+                    "NSGA-II: non-dominated sorting + crowding, uniform crossover, the space's mutation (Deb et al. 2002)")
+STRATEGIES.register("mo-regularized-evolution", "archsearch.strategies.nsga2:MORegularizedEvolution",
+                    "multi-objective aging evolution: tournament by Pareto rank, then crowding distance")
 STRATEGIES.register("darts", "archsearch.strategies.oneshot.darts:Darts",
                     "DARTS: softmax-relaxed supernet, bilevel first/second order (Liu et al. 2019)")
 STRATEGIES.register("snas", "archsearch.strategies.oneshot.snas:Snas",

@@ -19,7 +19,7 @@ import numpy as np
 
 from archsearch.core.arch import Arch
 from archsearch.core.errors import UserError
-from archsearch.core.objectives import Objective
+from archsearch.core.objectives import Goal, Objective
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
 
@@ -38,21 +38,30 @@ class Strategy(ABC):
     name: ClassVar[str] = "strategy"
     requires: ClassVar[frozenset[str]] = frozenset()  # e.g. {"supernet"}, {"encode"}
     supports_warm_start: ClassVar[bool] = True  # multi-fidelity and one-shot strategies say False
+    multi_objective: ClassVar[bool] = False  # ranks by several objectives (NSGA-II) or ignores scores (random)
     _warm: tuple[Arch, ...] = ()  # warm-start archs not asked yet (reassigned, never mutated)
 
     space: SearchSpace
     objectives: tuple[Objective, ...]
+    goal: Goal
     rng: np.random.Generator
     fidelities: tuple[float, ...] = ()
 
-    def bind(self, space: SearchSpace, objectives: Sequence[Objective], rng: np.random.Generator,
+    def bind(self, space: SearchSpace, objectives: Sequence[Objective] | Goal, rng: np.random.Generator,
              fidelities: Sequence[float] = ()) -> None:
+        """``objectives``: a list of objectives (the first is optimised) or a ``Goal`` (objectives,
+        constraints, reward). Several objectives without a reward need a multi-objective strategy."""
         missing = [need for need in self.requires if not hasattr(space, need)]
         if missing:
             raise UserError(f"strategy {self.name!r} needs a space with {missing}; space {space.name!r} has none")
         if not objectives:
             raise UserError(f"strategy {self.name!r} needs at least one objective")
-        self.space, self.objectives, self.rng = space, tuple(objectives), rng
+        goal = objectives if isinstance(objectives, Goal) else Goal(tuple(objectives))
+        if goal.multi and not self.multi_objective:
+            raise UserError(f"strategy {self.name!r} optimises one objective, {len(goal.objectives)} were given: "
+                            f"use nsga2, mo-regularized-evolution or random, or scalarise them with "
+                            f"--reward mnasnet:METRIC<=TARGET")
+        self.space, self.goal, self.objectives, self.rng = space, goal, goal.objectives, rng
         self.fidelities = tuple(sorted(fidelities))
         self.setup()
 
@@ -79,8 +88,9 @@ class Strategy(ABC):
         """Results of architectures this strategy asked for (in any order)."""
 
     def score(self, result: Result) -> float:
-        """The (first) objective as a number to maximise; -inf for failed trials."""
-        return self.objectives[0].score(result)
+        """The goal as one number to maximise (the reward, else the first objective); -inf for failed or
+        infeasible trials."""
+        return self.goal.score(result)
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -34,10 +34,10 @@ class RegularizedEvolution(Strategy):
         check_int(self.name, "population_size", population_size)
         check_int(self.name, "sample_size", sample_size)
         if sample_size > population_size:
-            raise UserError(f"regularized-evolution: sample_size ({sample_size}) exceeds population_size ({population_size})")
+            raise UserError(f"{self.name}: sample_size ({sample_size}) exceeds population_size ({population_size})")
         self.population_size = population_size
         self.sample_size = sample_size
-        self._population: deque[tuple[Arch, float]] = deque()
+        self._population: deque[Any] = deque()  # members, oldest first: (arch, score) here
         self._random_asked = 0
 
     def ask(self, n: int = 1) -> list[Arch]:
@@ -46,7 +46,13 @@ class RegularizedEvolution(Strategy):
     def _next(self) -> Arch:
         if self._random_asked < self.population_size or not self._population:
             self._random_asked += 1
-            return self.space.sample(self.rng)
+            return self._random_arch()
+        return self._mutant()
+
+    def _random_arch(self) -> Arch:
+        return self.space.sample(self.rng)
+
+    def _mutant(self) -> Arch:
         return self.space.mutate(self._tournament_winner(), self.rng)
 
     def _tournament_winner(self) -> Arch:
@@ -65,17 +71,29 @@ class RegularizedEvolution(Strategy):
 
     def tell(self, results: Sequence[Result]) -> None:
         for result in results:
-            self._population.append((result.arch, self.score(result)))
+            self._population.append(self._member(result))
             if len(self._population) > self.population_size:
                 self._population.popleft()  # aging: the oldest dies
 
+    def _member(self, result: Result) -> Any:
+        """What the population keeps of a result (subclasses keep more, e.g. all objectives)."""
+        return result.arch, self.score(result)
+
+    def _encode_member(self, member: Any) -> list[Any]:
+        arch, score = member
+        return [dict(arch), score]
+
+    def _decode_member(self, row: Sequence[Any]) -> Any:
+        arch, score = row
+        return Arch(arch), float(score)
+
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
-        state["population"] = [[dict(arch), score] for arch, score in self._population]
+        state["population"] = [self._encode_member(member) for member in self._population]
         state["random_asked"] = self._random_asked
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self._population = deque((Arch(arch), float(score)) for arch, score in state["population"])
+        self._population = deque(self._decode_member(row) for row in state["population"])
         self._random_asked = int(state["random_asked"])

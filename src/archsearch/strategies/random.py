@@ -21,6 +21,7 @@ class RandomSearch(Strategy):
     """Uniform random architectures; ``deduplicate=True`` avoids asking the same arch twice."""
 
     name = "random"
+    multi_objective = True  # ignores scores: a fair baseline for any number of objectives
 
     def __init__(self, deduplicate: bool = False) -> None:
         self.deduplicate = check_bool(self.name, "deduplicate", deduplicate)
