@@ -131,3 +131,31 @@ def test_prerank_user_errors() -> None:
         Study.create(config(prerank="nope"), InMemoryStore())
     with pytest.raises(UserError, match="data-free"):
         Study.create(config(prerank="snip", max_trials=2), InMemoryStore()).run()
+
+
+def test_multi_objective_config_from_yaml_lists_and_resume(tmp_path: Path) -> None:
+    """Objectives and constraints as YAML lists; an interrupted two-objective nsga2 study resumes to the
+    same history as an uninterrupted one."""
+    import yaml
+
+    file = tmp_path / "mo.yaml"
+    file.write_text(yaml.safe_dump({"strategy": {"name": "nsga2", "population_size": 6}, "fidelity": 200,
+                                    "objective": ["valid_acc:max", "flops:min"], "constraint": ["params<=1e6"],
+                                    "max_trials": 30, "name": "t"}))
+    settings = StudyConfig.from_file(str(file))
+    settings.finish_budget()
+    goal = settings.goal()
+    assert [str(o) for o in goal.objectives] == ["valid_acc:max", "flops:min"]
+    assert [str(c) for c in goal.constraints] == ["params<=1e+06"]
+    reference = Study.create(StudyConfig.from_mapping(settings.to_dict()), InMemoryStore()).run()
+    assert all(t.metrics["flops"] > 0 and t.metrics["params"] > 0 for t in reference.trials)
+    store = SQLiteStore(tmp_path / "runs.db")
+
+    def stop(progress: Progress) -> None:
+        if progress.trials == 17:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Study.create(StudyConfig.from_mapping(settings.to_dict()), store).run(on_trial=stop)
+    resumed = Study.resume("t", store).run()
+    assert history(resumed) == history(reference)
