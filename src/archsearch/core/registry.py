@@ -75,6 +75,7 @@ SPACES.register("nb201", "archsearch.spaces.nb201:NB201Space",
                 "NAS-Bench-201 cell: 6 edges x {none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3}")
 SPACES.register("darts", "archsearch.spaces.darts:DartsSpace",
                 "NASNet/DARTS cells: normal + reduction, 4 nodes x 2 (input, op) over 8 ops (Liu et al. 2019)")
+SPACES.register("mobile", "archsearch.spaces.mobile:MobileSpace", "MnasNet factorized hierarchical space: 7 MBConv stages x (expansion, kernel, SE, act, layers, width) (Tan et al. 2019)")
 
 STRATEGIES.register("random", "archsearch.strategies.random:RandomSearch",
                     "random search: uniform samples from the space (Bergstra & Bengio 2012; Li & Talwalkar 2019)")

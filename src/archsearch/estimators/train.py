@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from archsearch.core.arch import Arch
@@ -36,6 +37,7 @@ from archsearch.estimators.trainer import Recipe, TrialFailed, train
 
 DEFAULT_DATASET = "digits"
 DEFAULT_MEASURE = ("params", "flops", "latency")
+MEASURES = (*DEFAULT_MEASURE, "latency_lut")  # latency_lut: summed from a latency lookup table (latency_table)
 DEFAULT_LATENCY_BATCH = 32
 TRAIN_METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc", "epochs",
                  "train_seconds")
@@ -73,12 +75,13 @@ class TrainEstimator(Estimator):
                  fraction: float = 1.0, net: Mapping[str, Any] | None = None,
                  measure: Sequence[str] = DEFAULT_MEASURE, latency_batch: int | None = DEFAULT_LATENCY_BATCH,
                  fidelities: Sequence[float] = (), dataset_options: Mapping[str, Any] | None = None,
-                 **recipe: Any) -> None:
+                 latency_table: str | None = None, **recipe: Any) -> None:
         owner = "estimator train"
         unknown = sorted(set(recipe) - set(Recipe.option_names()))
         if unknown:
             raise UserError(f"unknown option estimator.{unknown[0]} for estimator 'train'; options: fraction, net, "
-                            f"measure, latency_batch, fidelities, dataset_options, {', '.join(Recipe.option_names())}")
+                            f"measure, latency_batch, latency_table, fidelities, dataset_options, "
+                            f"{', '.join(Recipe.option_names())}")
         if fidelity is not None:
             recipe["epochs"] = fidelity
         self.space, self.dataset_name, self.seed = space, dataset, check_int(owner, "seed", seed, 0)
@@ -86,11 +89,14 @@ class TrainEstimator(Estimator):
         self.fraction = check_number(owner, "fraction", fraction, 1e-9, 1.0)
         self.net = dict(net or {})
         self.measure, self.latency_batch = tuple(measure), latency_batch
+        if latency_table is not None and not isinstance(latency_table, str):
+            raise UserError(f"{owner}: latency_table must be the path of a JSON table, got {latency_table!r}")
+        self.latency_table = latency_table
         self.ladder = tuple(check_number(owner, "fidelities", f, 1e-9) for f in fidelities)
         self.recipe = _checked_recipe(owner, recipe)
         self.options = {"dataset": dataset, "fidelity": fidelity, "seed": seed, "device": device,
                         "data_dir": data_dir, "download": download, "fraction": fraction, "net": self.net,
-                        "measure": list(self.measure), "latency_batch": latency_batch,
+                        "measure": list(self.measure), "latency_batch": latency_batch, "latency_table": latency_table,
                         "fidelities": list(self.ladder), "dataset_options": dict(dataset_options or {}), **recipe}
         self.device = resolve_device(device)
         self._data: Any = None
@@ -133,9 +139,9 @@ class TrainEstimator(Estimator):
 
     def _check_net_and_measure(self) -> None:
         """Unknown ``measure`` names or ``net`` options are user errors now, not a failure in every trial."""
-        unknown = sorted(set(self.measure) - set(DEFAULT_MEASURE))
+        unknown = sorted(set(self.measure) - set(MEASURES))
         if unknown:
-            raise UserError(f"estimator train: unknown measure {unknown[0]!r}; choose from {', '.join(DEFAULT_MEASURE)}")
+            raise UserError(f"estimator train: unknown measure {unknown[0]!r}; choose from {', '.join(MEASURES)}")
         parameters = inspect.signature(self.space.build).parameters.items()
         options = sorted({n for n, p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
                          - {"num_classes", "in_channels"})  # set from the dataset
@@ -143,6 +149,10 @@ class TrainEstimator(Estimator):
         if options and wrong:  # a space that names its build options
             raise UserError(f"estimator train: unknown net option {wrong[0]!r} for space {self.space.name!r}; "
                             f"options: {', '.join(options)}")
+        if "latency_lut" in self.measure:  # a space whose networks have no units fails now, not at every trial
+            from archsearch.metrics.latency_table import latency_units
+
+            latency_units(self.build(self.space.sample(np.random.default_rng(0))), self.dataset.shape)
 
     # -- parts, also used by ``archsearch train`` ---------------------------------------------
     def build(self, arch: Arch) -> torch.nn.Module:
@@ -160,7 +170,21 @@ class TrainEstimator(Estimator):
             return {}
         from archsearch.metrics import model_metrics
 
-        return model_metrics(model, self.dataset.shape, latency_batch=self.latency_batch, measure=self.measure)
+        measure = [name for name in self.measure if name != "latency_lut"]
+        out = model_metrics(model, self.dataset.shape, latency_batch=self.latency_batch, measure=measure)
+        if "latency_lut" in self.measure:
+            out["latency_lut_ms"] = self._latency_lut(model)
+        return out
+
+    def _latency_lut(self, model: torch.nn.Module) -> float:
+        """Milliseconds predicted by the process's lookup table (``latency_table`` file, saved when it grew)."""
+        from archsearch.metrics.latency_table import shared_table
+
+        table = shared_table(self.latency_table, self.device)
+        predicted = table.predict(model, self.dataset.shape)
+        if self.latency_table is not None and table.added:
+            table.save(self.latency_table)
+        return predicted
 
     def data(self) -> Any:
         """The dataset's splits on the device (made once per process)."""
@@ -212,6 +236,8 @@ def _measured_names(measure: Sequence[str], latency_batch: int | None) -> tuple[
     for item in measure:
         if item == "latency":
             names += ["latency_ms"] + (["latency_batch_ms"] if latency_batch else [])
+        elif item == "latency_lut":
+            names.append("latency_lut_ms")
         else:
             names.append(item)
     return tuple(names)
