@@ -71,6 +71,8 @@ class StudyConfig:
     prerank: str | None = None  # zero-cost proxy ranking a random pool; its best warm-start the strategy
     prerank_pool: int = 100
     prerank_top: int = 10
+    warm_start: str | None = None  # another experiment in the same store (same space) used as a prior
+    warm_start_top: int = 10  # its best archs evaluated first
 
     def __post_init__(self) -> None:
         """Values given to the constructor count as set explicitly (estimator defaults leave them alone)."""
@@ -200,6 +202,10 @@ class StudyConfig:
             self.prerank_top = _integer("prerank_top", self.prerank_top, minimum=1)
             if self.prerank_top > self.prerank_pool:
                 raise UserError(f"prerank_top ({self.prerank_top}) exceeds prerank_pool ({self.prerank_pool})")
+        if self.warm_start is not None:
+            self.warm_start_top = _integer("warm_start_top", self.warm_start_top, minimum=1)
+            if self.warm_start == self.name:
+                raise UserError(f"experiment {self.name!r} cannot warm-start from itself")
         if self.max_memory is not None:
             from archsearch.core.options import parse_memory
 
@@ -242,8 +248,8 @@ class StudyConfig:
 
 _SCALAR_KEYS = {f.name for f in fields(StudyConfig)} - {"strategy_options", "estimator_options"}
 _TEXT_KEYS = {"name", "space", "strategy", "estimator", "benchmark", "dataset", "objective", "report", "device",
-              "data_dir", "executor", "prerank", "constraint", "reward", "reference_point"}
-_OPTIONAL_TEXT_KEYS = {"benchmark", "data_dir", "prerank", "constraint", "reward", "reference_point"}
+              "data_dir", "executor", "prerank", "constraint", "reward", "reference_point", "warm_start"}
+_OPTIONAL_TEXT_KEYS = {"benchmark", "data_dir", "prerank", "constraint", "reward", "reference_point", "warm_start"}
 _LIST_KEYS = {"objective", "constraint", "reference_point"}  # a YAML list is joined with commas
 EXECUTORS = ("serial", "processes")
 

@@ -38,6 +38,7 @@ from archsearch.core.space import SearchSpace
 from archsearch.core.strategy import Strategy, TrialRequest
 from archsearch.execution.processes import make_executor
 from archsearch.prerank import check_prerank, rank_pool, top_archs
+from archsearch.warm_start import load_prior
 from archsearch.store.base import EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
 
 
@@ -179,6 +180,7 @@ class Study:
         self._unreplayed: list[TrialRecord] = []  # stored trials of a batch interrupted by a crash
         self._engine: Any = None  # a one-shot search's engine, made (and memory-checked) by ``create``
         self._strategy_restored = False  # resume loaded a strategy checkpoint (its warm starts included)
+        self._prior: Any = None  # another study's history (--warm-start), loaded by ``create``
         self.epochs: list[EpochRecord] = store.epochs(experiment.id)
         self.cost_spent = float(sum(t.cost for t in self.trials) + sum(e.seconds for e in self.epochs))
         self._best = best_trial(self.trials, components.goal)
@@ -192,9 +194,11 @@ class Study:
         components.bind_strategy(config.seed)  # every user error surfaces before the store is touched
         check_prerank(config, components.strategy)
         engine = one_shot_engine(config, components) if _is_one_shot(components.strategy) else None
+        prior = load_prior(config, store, components.strategy)
         experiment = store.create_experiment(config.name, config.to_dict(), config.seed)
         study = cls(store, experiment, config, components, executor)
         study._engine = engine
+        study._prior = prior
         return study
 
     @classmethod
@@ -243,8 +247,12 @@ class Study:
         try:
             if self.one_shot and not self.components.strategy.searched:
                 self._search_supernet(on_epoch, on_message)
-            if self.config.prerank is not None and not self._strategy_restored:
-                self._warm_start_from_prerank(on_message)
+            if not self._strategy_restored:  # a fresh strategy: its warm starts (a resumed one has them)
+                if self.config.warm_start is not None:
+                    self._warm_start_from_study(on_message)
+                if self.config.prerank is not None:
+                    self._warm_start_from_prerank(on_message)
+                self._strategy_restored = True
             if owns_executor:
                 self.executor = make_executor(self.config.executor, self.config.workers)
             while not self.done():
@@ -281,6 +289,13 @@ class Study:
 
         self.components.strategy.finish(engine.run(record))
 
+    def _warm_start_from_study(self, on_message: Callable[[str], None] | None) -> None:
+        """Hand another study's history to the fresh strategy (a resume without a checkpoint reloads it)."""
+        prior = self._prior or load_prior(self.config, self.store, self.components.strategy)
+        done = self.components.strategy.use_prior(prior, self.config.warm_start_top)
+        if on_message is not None:
+            on_message(f"warm start from {prior.source} ({len(prior.results)} trials): {done}")
+
     def _warm_start_from_prerank(self, on_message: Callable[[str], None] | None) -> None:
         """Score the pool once (stored), then hand its best to the fresh strategy."""
         record = next((e for e in self.epochs if e.kind == "prerank"), None)
@@ -293,7 +308,6 @@ class Study:
                 on_message(f"pre-ranked {record.metrics['pool']:.0f} random archs by {self.config.prerank} in "
                            f"{record.seconds:.1f} s; the best {record.metrics['top']:.0f} start the search")
         self.components.strategy.warm_start(top_archs(record, self.config.prerank_top))
-        self._strategy_restored = True
 
     def _batch_size(self) -> int:
         size = int(getattr(self.executor, "workers", 1))

@@ -10,7 +10,7 @@ from archsearch.core.objectives import Objective
 from archsearch.core.registry import STRATEGIES
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
-from archsearch.core.strategy import Strategy
+from archsearch.core.strategy import Prior, Strategy
 from tests.conftest import json_round_trip, synthetic_result
 
 OBJECTIVES = [Objective("valid_acc", "max")]
@@ -94,3 +94,22 @@ def test_warm_start_archs_are_asked_first_and_survive_a_checkpoint(strategy_name
     rest = [r.arch for r in strategy.ask_trials(2)]
     assert [first, *rest] == warm
     assert [r.arch for r in resumed.ask_trials(2)] == rest
+
+
+@pytest.mark.parametrize("strategy_name", WARM)  # the others refuse priors (tests/test_warm_start.py)
+def test_a_prior_from_another_study_is_used_and_survives_a_checkpoint(strategy_name: str, space: SearchSpace) -> None:
+    """``use_prior``: its best archs come first, and the state round-trips."""
+    rng = np.random.default_rng(7)
+    archs = list({a.key(): a for a in (space.sample(rng) for _ in range(12))}.values())
+    prior = Prior(tuple(synthetic_result(space, a) for a in archs), "other")
+    strategy = make(strategy_name, space, 0)
+    message = strategy.use_prior(prior, top=2)
+    assert message
+    best = sorted(archs, key=lambda a: -synthetic_result(space, a).metric("valid_acc"))[:2]
+    first = [r.arch for r in strategy.ask_trials(2)]
+    assert first == best
+    resumed = make(strategy_name, space, 0)
+    resumed.load_state_dict(json_round_trip(strategy.state_dict()))
+    for strategy_now in (strategy, resumed):
+        strategy_now.tell([synthetic_result(space, a) for a in first])
+    assert drive(strategy, space, 5) == drive(resumed, space, 5)

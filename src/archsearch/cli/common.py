@@ -40,6 +40,9 @@ STUDY_FLAGS: dict[str, tuple[str, Any, str]] = {
     "--prerank": ("prerank", str, "zero-cost proxy (synflow, ...) that ranks a random pool; its best start the search"),
     "--prerank-pool": ("prerank_pool", int, "random archs scored by --prerank (default 100)"),
     "--prerank-top": ("prerank_top", int, "best-scored archs the strategy evaluates first (default 10)"),
+    "--warm-start": ("warm_start", str, "another experiment in the store (same space, e.g. another dataset) used "
+                                        "as a prior: its best archs first; BANANAS's predictor, REINFORCE's policy"),
+    "--warm-start-top": ("warm_start_top", int, "how many of its best archs are evaluated first (default 10)"),
     "--max-memory": ("max_memory", str, "one-shot searches: refuse to start above this estimated peak (2GiB, 512MiB)"),
 }
 

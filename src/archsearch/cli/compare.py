@@ -93,6 +93,9 @@ def _check_arguments(args: argparse.Namespace, config: StudyConfig) -> list[str]
         raise UserError("compare runs several strategies: strategy options (--set strategy.X) are not accepted")
     if args.seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {args.seeds}")
+    if config.warm_start is not None:
+        raise UserError("compare runs every seed in memory, with no stored study to warm-start from: use "
+                        "'archsearch search --warm-start NAME' (perf/warm_start_nb201.py compares cold and warm)")
     if args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
     strategies = list(dict.fromkeys(s.strip() for s in args.strategies.split(",") if s.strip()))

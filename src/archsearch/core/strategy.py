@@ -10,6 +10,7 @@ random generator, so that ``load_state_dict`` after a crash continues the very s
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,19 @@ class TrialRequest:
 
     arch: Arch
     fidelity: float | None = None
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Another study's history, used as a prior by a new search in the same space (warm start across
+    datasets: meta-learning's "learning from prior evaluations", Elsken et al. 2019 Sec. 5; Wistuba et al.
+    2019). ``results`` are scored by the new search's goal; ``state`` is the other strategy's final
+    checkpoint (None when it was not stored); ``strategy`` its name; ``source`` a name for messages."""
+
+    results: tuple[Result, ...]
+    strategy: str
+    state: dict[str, Any] | None = None
+    source: str = "another study"
 
 
 class Strategy(ABC):
@@ -82,6 +96,29 @@ class Strategy(ABC):
         """Promising archs to evaluate before the strategy's own (a zero-cost pre-ranking, another study's
         best); their results are told like any other. Subclasses may fold them into their own start."""
         self._warm = (*self._warm, *archs)
+
+    def use_prior(self, prior: Prior, top: int = 10) -> str:
+        """Fold another study's history into this fresh strategy; returns what was done, for the user.
+        By default its ``top`` best distinct archs (by this search's goal) are evaluated first, as a warm
+        start; strategies with a model or a policy override this to use more of the prior."""
+        best = self.prior_best(prior, top)
+        self.warm_start(best)
+        return f"its {len(best)} best archs are evaluated first"
+
+    def prior_scores(self, prior: Prior) -> dict[Arch, float]:
+        """Each distinct valid arch of ``prior`` with its best score by this strategy's goal (failed,
+        infeasible and invalid ones left out)."""
+        scored: dict[Arch, float] = {}
+        for result in prior.results:
+            score = self.score(result)
+            if math.isfinite(score) and self.space.is_valid(result.arch):
+                scored[result.arch] = max(score, scored.get(result.arch, -math.inf))
+        return scored
+
+    def prior_best(self, prior: Prior, top: int) -> list[Arch]:
+        """The ``top`` best archs of ``prior`` by this strategy's score."""
+        scored = self.prior_scores(prior)
+        return sorted(scored, key=lambda arch: -scored[arch])[:top]
 
     @abstractmethod
     def tell(self, results: Sequence[Result]) -> None:

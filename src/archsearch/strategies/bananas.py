@@ -27,7 +27,7 @@ import numpy as np
 from archsearch.core.arch import Arch
 from archsearch.core.options import check_choice, check_int, check_number
 from archsearch.core.result import Result
-from archsearch.core.strategy import Strategy
+from archsearch.core.strategy import Prior, Strategy
 from archsearch.strategies.predictor import PredictorSettings, predict_scores, resolve_encoding
 
 # -- defaults (White et al. 2021) ---------------------------------------------------------------
@@ -65,6 +65,7 @@ class Bananas(Strategy):
         self.predictor_settings = PredictorSettings(members=check_int(owner, "members", members),
                                                     epochs=check_int(owner, "epochs", epochs))
         self._history: dict[Arch, float] = {}
+        self._prior: dict[Arch, float] = {}  # another study's scores (warm start across datasets)
         self._pending: list[Arch] = []
         self._queue: list[Arch] = []
 
@@ -123,12 +124,31 @@ class Bananas(Strategy):
 
     def _acquisition(self, told: list[Arch], candidates: list[Arch]) -> np.ndarray:
         seed = int(self.rng.integers(2**63 - 1))
-        known = {a: self._history[a] for a in told}
+        known = {**self._rescaled_prior(told), **{a: self._history[a] for a in told}}
         predictions = predict_scores(self.space, self.encoding, known, candidates, self.predictor_settings, seed)
         mean, spread = predictions.mean(axis=0), predictions.std(axis=0)  # (candidates,)
         if self.acquisition == "ucb":
             return mean + self.ucb_beta * spread
         return self.rng.normal(mean, spread)  # independent Thompson sampling
+
+    # -- prior ----------------------------------------------------------------------------------
+    def use_prior(self, prior: Prior, top: int = 10) -> str:
+        """Evaluate the prior's best archs first and pre-train the predictor on all its results (their
+        scores standardised to this search's own mean and spread once it has them)."""
+        first = super().use_prior(prior, top)
+        self._prior = self.prior_scores(prior)
+        return f"{first}; the predictor also trains on its {len(self._prior)} results"
+
+    def _rescaled_prior(self, told: list[Arch]) -> dict[Arch, float]:
+        """Prior scores mapped by z-score onto the spread of this search's own scores (another dataset's
+        accuracies are on another scale); the search's own results replace the prior's for the same arch."""
+        if not self._prior:
+            return {}
+        prior = np.array(list(self._prior.values()))
+        own = np.array([self._history[a] for a in told])
+        z = (prior - prior.mean()) / (prior.std() or 1.0)
+        mapped = own.mean() + z * (own.std() or prior.std() or 1.0)
+        return {arch: float(value) for arch, value in zip(self._prior, mapped) if arch not in self._history}
 
     # -- tell -----------------------------------------------------------------------------------
     def tell(self, results: Sequence[Result]) -> None:
@@ -142,6 +162,7 @@ class Bananas(Strategy):
         state = super().state_dict()
         state.update({"history": [[dict(a), s] for a, s in self._history.items()],
                       "pending": [dict(a) for a in self._pending], "queue": [dict(a) for a in self._queue],
+                      "prior": [[dict(a), s] for a, s in self._prior.items()],
                       "encoding": self.encoding})
         return state
 
@@ -150,4 +171,5 @@ class Bananas(Strategy):
         self._history = {Arch(a): float(s) for a, s in state["history"]}
         self._pending = [Arch(a) for a in state["pending"]]
         self._queue = [Arch(a) for a in state["queue"]]
+        self._prior = {Arch(a): float(s) for a, s in state.get("prior", [])}
         self.encoding = state["encoding"]

@@ -56,7 +56,7 @@ from archsearch.core.arch import Arch
 from archsearch.core.dims import Dim, Integer
 from archsearch.core.errors import UserError
 from archsearch.core.result import Result
-from archsearch.core.strategy import Strategy
+from archsearch.core.strategy import Prior, Strategy
 
 # -- defaults ---------------------------------------------------------------------------------
 POLICIES = ("lstm", "factorized")
@@ -307,6 +307,21 @@ class Reinforce(Strategy):
         loss.backward()
         self.optimizer.step()
         self._pending = []
+
+    # -- prior ------------------------------------------------------------------------------
+    def use_prior(self, prior: Prior, top: int = 10) -> str:
+        """Start from the other study's final controller when it was a REINFORCE search with a stored
+        checkpoint of the same policy (the baseline restarts: rewards are on another dataset's scale);
+        otherwise evaluate its best archs first, which trains this controller on them."""
+        if prior.strategy == self.name and prior.state is not None and "policy" in prior.state:
+            weights = {name: _unpack(value) for name, value in prior.state["policy"].items()}
+            try:
+                self.policy.load_state_dict(weights)
+            except RuntimeError:
+                pass  # another policy kind or size: fall back to the archs
+            else:
+                return f"the controller starts from its final policy ({prior.source})"
+        return super().use_prior(prior, top)
 
     # -- state ------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
