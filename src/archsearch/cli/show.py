@@ -144,7 +144,14 @@ def _print_epochs(space: str, epochs: list[EpochRecord]) -> None:
     for e in (e for e in epochs if e.kind == "prerank"):
         print(f"zero-cost pre-ranking: {e.metrics['pool']:.0f} random archs in {e.seconds:.1f} s, best "
               f"{e.metrics['top']:.0f} asked first; best score {e.metrics['best_score']:.4g}: {format_arch(space, e.arch or {})}")
-    epochs = [e for e in epochs if e.kind != "prerank"]
+    meta = [e for e in epochs if e.kind == "meta"]
+    if meta:
+        print(f"meta-architecture search: {meta[-1].epoch + 1} outer steps, {meta[-1].seconds:,.1f} s")
+        print(f"{'step':>6} {'loss':>8} {'meta-val':>9}  meta-architecture (the strongest op per edge)")
+        for e in meta:
+            print(f"{e.epoch + 1:>6} {e.metrics.get('loss', math.nan):>8.3f} {e.metrics.get('val_acc', math.nan):>9.2f}"
+                  f"  {format_arch(space, e.arch or {})}")
+    epochs = [e for e in epochs if e.kind not in ("prerank", "meta")]
     if not epochs:
         return
     print(f"one-shot search: {sum(e.kind == 'epoch' for e in epochs)} epochs, {sum(e.seconds for e in epochs):,.1f} s")

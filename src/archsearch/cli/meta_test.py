@@ -1,0 +1,183 @@
+"""``archsearch meta-test``: meta-train a few-shot baseline on Omniglot's meta-train split and report its
+accuracy on meta-test episodes (or on Lake et al.'s 20 one-shot runs).
+
+The evaluation and printing live in :func:`report_learner`, so that any path that ends with a trained
+:class:`~archsearch.fewshot.learners.FewShotLearner` (a baseline here; a stored meta-architecture later)
+reports the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from archsearch.core.errors import UserError
+
+# ---- defaults -----------------------------------------------------------------------------------------
+WAYS, SHOTS, QUERIES = 5, 1, 15  # the standard 5-way 1-shot test, 15 queries per class
+EPISODES = 600  # MAML / ProtoNet test protocol
+META_ITERATIONS = 1000
+VAL_EPISODES = 100
+RUN_WAYS = 20  # Lake's one-shot runs are 20-way
+BASELINES = ("maml", "protonet", "relationnet", "reptile")  # = archsearch.fewshot.baselines.BASELINES (no torch here)
+
+EXAMPLE = ("example: archsearch meta-test --baseline protonet --ways 5 --shots 1 --episodes 600 "
+           "--meta-iterations 200 --json report.json")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "meta-test", help="meta-train a few-shot baseline on Omniglot and report meta-test accuracy",
+        description="Meta-train the 4-conv baseline of MAML, Prototypical Networks, Relation Network or Reptile "
+                    "(each at its paper's Omniglot settings) on the meta-train alphabets, then report mean "
+                    "accuracy +- 95% CI, parameters and adaptation time per task on meta-test episodes.",
+        epilog=EXAMPLE)
+    parser.add_argument("name", nargs="?", default=None,
+                        help="a stored meta-search (archsearch meta-search) to adapt per task; or give --baseline")
+    parser.add_argument("--baseline", default=None, choices=BASELINES, help="few-shot learner to meta-train")
+    parser.add_argument("--store", default="runs.db", help="store of NAME (default runs.db)")
+    parser.add_argument("--ways", type=int, default=None,
+                        help=f"classes per test episode (default {WAYS}; {RUN_WAYS} with --one-shot-runs)")
+    parser.add_argument("--shots", type=int, default=SHOTS, help=f"support images per class (default {SHOTS})")
+    parser.add_argument("--queries", type=int, default=QUERIES, help=f"query images per class (default {QUERIES})")
+    parser.add_argument("--episodes", type=int, default=EPISODES, help=f"test episodes (default {EPISODES})")
+    parser.add_argument("--meta-iterations", type=int, default=META_ITERATIONS,
+                        help=f"outer steps of meta-training (default {META_ITERATIONS}; the papers use 40k-100k)")
+    parser.add_argument("--meta-batch", type=int, default=None, help="tasks per outer step (default: the paper's)")
+    parser.add_argument("--hidden", type=int, default=64, help="filters per conv layer (default 64)")
+    parser.add_argument("--validate-every", type=int, default=0,
+                        help=f"report accuracy on {VAL_EPISODES} meta-val episodes every N steps (default 0: never)")
+    parser.add_argument("--one-shot-runs", action="store_true",
+                        help="evaluate on Lake et al.'s 20 one-shot runs (20-way 1-shot) instead of meta-test episodes")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initialisation and the episodes")
+    parser.add_argument("--device", default="cpu", help="cpu (default), auto, cuda or cuda:N")
+    parser.add_argument("--json", default=None, metavar="FILE", help="also write the report as JSON to FILE")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(run=run)
+
+
+def _positive(name: str, value: int, minimum: int = 1) -> None:
+    if value < minimum:
+        raise UserError(f"--{name} must be >= {minimum}, got {value}")
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Every bad flag value is a one-line UserError before any work starts."""
+    if (args.name is None) == (args.baseline is None):
+        raise UserError("give either a stored meta-search NAME or --baseline maml|protonet|relationnet|reptile")
+    if args.ways is None:
+        args.ways = RUN_WAYS if args.one_shot_runs else WAYS
+    for name in ("ways", "shots", "queries", "episodes", "hidden"):
+        _positive(name, getattr(args, name))
+    _positive("meta-iterations", args.meta_iterations, 0)
+    _positive("validate-every", args.validate_every, 0)
+    _positive("seed", args.seed, 0)
+    if args.ways < 2:
+        raise UserError(f"--ways must be >= 2, got {args.ways}")
+    if args.meta_batch is not None:
+        _positive("meta-batch", args.meta_batch)
+    if args.one_shot_runs:
+        if args.shots != 1:
+            raise UserError(f"the one-shot runs are 1-shot; drop --shots {args.shots}")
+        if args.ways != RUN_WAYS and args.baseline in ("maml", "reptile"):
+            raise UserError(f"the one-shot runs are {RUN_WAYS}-way and {args.baseline}'s head is fixed at "
+                            f"meta-training; use --ways {RUN_WAYS} (the default with --one-shot-runs)")
+    if args.json is not None and not Path(args.json).parent.is_dir():
+        raise UserError(f"output folder does not exist: {Path(args.json).parent}")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from archsearch.core.device import resolve_device
+    from archsearch.fewshot.baselines import build_baseline
+    from archsearch.fewshot.data import load_omniglot
+    from archsearch.fewshot.episodes import EpisodeSampler
+    from archsearch.fewshot.learners import meta_train
+
+    check_args(args)
+    if args.name is not None:
+        return _run_stored(args)
+    device = resolve_device(args.device)
+    if not args.one_shot_runs:  # a test episode the split cannot give fails now, not after meta-training
+        EpisodeSampler(load_omniglot("meta-test"), args.ways, args.shots, args.queries, seed=args.seed + 2)
+    train_set = load_omniglot("meta-train")
+    baseline = build_baseline(args.baseline, args.ways, args.shots, hidden=args.hidden, seed=args.seed,
+                              max_train_ways=train_set.num_classes)
+    learner = baseline.learner.to(device)
+    sampler = EpisodeSampler(train_set, baseline.train_ways, baseline.train_shots, baseline.train_queries,
+                             seed=args.seed)
+    val = (EpisodeSampler(load_omniglot("meta-val"), min(args.ways, 20), args.shots, args.queries,
+                          seed=args.seed + 1) if args.validate_every else None)
+    if not args.quiet:
+        print(f"meta-training {args.baseline} ({baseline.train_ways}-way {baseline.train_shots}-shot, "
+              f"{baseline.train_queries} queries per class) for {args.meta_iterations} iterations on {device}",
+              flush=True)
+    log = None if args.quiet else _progress(args.meta_iterations)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(args.seed)
+        history = meta_train(learner, sampler, args.meta_iterations, meta_batch=args.meta_batch, val_sampler=val,
+                             val_every=args.validate_every, val_episodes=VAL_EPISODES, log=log)
+    extra = {"baseline": args.baseline, "meta_iterations": args.meta_iterations,
+             "meta_train_seconds": history.seconds, "train_episode": [baseline.train_ways, baseline.train_shots,
+                                                                      baseline.train_queries],
+             "final_train_loss": history.losses[-1] if history.losses else None,
+             "validation": history.validation}
+    report_learner(learner, args, extra)
+    return 0
+
+
+def _run_stored(args: argparse.Namespace) -> int:
+    """Adapt a stored meta-architecture to every test task (its ways are fixed by the meta-search)."""
+    from archsearch.cli.meta_search import load_meta_architecture
+    from archsearch.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(args.store, create=False)
+    try:
+        learner = load_meta_architecture(store, args.name)
+    finally:
+        store.close()
+    if args.ways != learner.settings.ways:
+        raise UserError(f"meta-search {args.name!r} was meta-trained {learner.settings.ways}-way; "
+                        f"use --ways {learner.settings.ways}")
+    result = report_learner(learner, args, {"meta_search": args.name, "method": learner.settings.method})
+    print(f"task-specific archs: {learner.deployed_parameters():,.0f} parameters on average "
+          f"(the supernet has {result['params']:,})")
+    return 0
+
+
+def _progress(iterations: int):
+    every = max(1, iterations // 10)
+    start = time.perf_counter()
+
+    def log(step: int, loss: float, val_acc: float | None) -> None:
+        if step % every == 0 or val_acc is not None:
+            val = "" if val_acc is None else f", meta-val acc {100 * val_acc:.2f}%"
+            print(f"  step {step}/{iterations}: loss {loss:.4f}{val} ({time.perf_counter() - start:.0f} s)",
+                  flush=True)
+
+    return log
+
+
+def report_learner(learner: Any, args: argparse.Namespace, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Evaluate a trained learner as ``args`` asks (meta-test episodes or the one-shot runs), print the
+    result (one JSON object with ``--json``) and return it."""
+    from archsearch.fewshot.data import load_omniglot
+    from archsearch.fewshot.episodes import EpisodeSampler, one_shot_episodes
+    from archsearch.fewshot.learners import evaluate
+
+    if args.one_shot_runs:
+        report = evaluate(learner, one_shot_episodes())
+        target = "Lake et al.'s 20 one-shot runs (20-way 1-shot)"
+    else:
+        test = EpisodeSampler(load_omniglot("meta-test"), args.ways, args.shots, args.queries, seed=args.seed + 2)
+        report = evaluate(learner, test, args.episodes)
+        target = f"meta-test alphabets, {args.ways}-way {args.shots}-shot, {args.queries} queries per class"
+    result = {**(extra or {}), "evaluation": target, **report.as_dict()}
+    print(f"{target}: {report.line()}")
+    if args.json is not None:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return result
