@@ -48,6 +48,15 @@ class FewShotLearner(nn.Module):
         """Query logits (N*Q, N) after adapting to (or embedding) the support set."""
         raise NotImplementedError
 
+    def scheduled_step(self, loss: torch.Tensor, episodes: Sequence[Episode]) -> float:
+        """Backward, one step of ``self.optimizer``, ``self.scheduler`` advanced once per episode (the metric
+        learners' schedules count episodes); returns the loss."""
+        loss.backward()
+        self.optimizer.step()
+        for _ in episodes:
+            self.scheduler.step()
+        return float(loss.detach())
+
     @property
     def device(self) -> torch.device:
         tensor = next(self.parameters(), None)

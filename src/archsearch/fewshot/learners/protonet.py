@@ -69,11 +69,7 @@ class ProtoNetLearner(FewShotLearner):
             raise UserError("protonet: the encoder has no parameters to meta-train")
         self.optimizer.zero_grad()
         loss = sum(F.cross_entropy(self.logits(e), e.query_y) for e in episodes) / len(episodes)
-        loss.backward()
-        self.optimizer.step()
-        for _ in episodes:
-            self.scheduler.step()
-        return float(loss.detach())
+        return self.scheduled_step(loss, episodes)
 
     def predict(self, episode: Episode) -> torch.Tensor:
         with torch.no_grad():

@@ -68,11 +68,7 @@ class RelationNetLearner(FewShotLearner):
         self.optimizer.zero_grad()
         loss = sum(F.mse_loss(self.scores(e), F.one_hot(e.query_y, e.ways).to(e.query_x.dtype))
                    for e in episodes) / len(episodes)
-        loss.backward()
-        self.optimizer.step()
-        for _ in episodes:
-            self.scheduler.step()
-        return float(loss.detach())
+        return self.scheduled_step(loss, episodes)
 
     def predict(self, episode: Episode) -> torch.Tensor:
         with torch.no_grad():
