@@ -184,6 +184,7 @@ class Study:
         self.epochs: list[EpochRecord] = store.epochs(experiment.id)
         self.cost_spent = float(sum(t.cost for t in self.trials) + sum(e.seconds for e in self.epochs))
         self._best = best_trial(self.trials, components.goal)
+        self._best_score = -math.inf if self._best is None else _trial_score(self._best, components.goal)
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -371,9 +372,9 @@ class Study:
         self.cost_spent += trial.cost
         state = self._checkpoint() if checkpoint else None
         self.store.record_trial(self.experiment.id, trial, state)
-        goal = self.components.goal
-        if _trial_score(trial, goal) > (-math.inf if self._best is None else _trial_score(self._best, goal)):
-            self._best = trial
+        score = _trial_score(trial, self.components.goal)
+        if score > self._best_score:
+            self._best, self._best_score = trial, score
 
     def _checkpoint(self) -> StrategyCheckpoint | None:
         if not self.store.persistent:

@@ -149,3 +149,18 @@ def describe_front(space_name: str, summary: dict[str, Any], goal: Goal) -> list
         values = " ".join(f"{t.metrics.get(name, math.nan):>14.6g}" for name in names)
         lines.append(f"  {t.number:>6}  {values}  {format_arch(space_name, t.arch)}")
     return lines
+
+
+def check_plot_path(plot: str | None) -> None:
+    """A plot path must end in .png/.svg and its folder must exist (UserError otherwise)."""
+    if plot is None:
+        return
+    from pathlib import Path
+
+    from archsearch.core.errors import UserError
+    from archsearch.report.curves import SUFFIXES
+
+    if Path(plot).suffix.lower() not in SUFFIXES:
+        raise UserError(f"--plot must end in .png or .svg, got {plot!r}")
+    if not Path(plot).resolve().parent.is_dir():
+        raise UserError(f"folder for --plot does not exist: {Path(plot).parent}")

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from archsearch.cli.common import add_study_arguments, study_config
+from archsearch.cli.common import add_study_arguments, check_plot_path, study_config
 from archsearch.compare import compare_strategies, table_optimum
 from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
@@ -107,14 +107,7 @@ def _check_arguments(args: argparse.Namespace, config: StudyConfig) -> list[str]
         raise UserError(f"--json needs a file path, not a folder: {args.json_out}")
     if args.trajectories and not args.json_out:
         raise UserError("--trajectories adds to the --json output: give --json FILE too")
-    if args.plot:
-        plot = Path(args.plot)
-        from archsearch.report.curves import SUFFIXES as PLOT_SUFFIXES
-
-        if plot.suffix.lower() not in PLOT_SUFFIXES:
-            raise UserError(f"--plot must end in .png or .svg, got {args.plot!r}")
-        if not plot.resolve().parent.is_dir():
-            raise UserError(f"folder for --plot does not exist: {plot.parent}")
+    check_plot_path(args.plot)
     return strategies
 
 

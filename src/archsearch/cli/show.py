@@ -7,8 +7,8 @@ import json
 import math
 from typing import Any
 
-from archsearch.cli.common import (add_store_argument, describe_best, describe_front, format_arch, front_summary,
-                                   open_store, stored_goal, stored_objectives)
+from archsearch.cli.common import (add_store_argument, check_plot_path, describe_best, describe_front, format_arch,
+                                   front_summary, open_store, stored_goal, stored_objectives)
 from archsearch.config import StudyConfig
 from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord
 from archsearch.study import best_trial
@@ -66,21 +66,6 @@ def run(args: argparse.Namespace) -> int:
                     title=f"{experiment.name}: {len(trials)} trials")
         print(f"wrote {args.plot}")
     return 0
-
-
-def check_plot_path(plot: str | None) -> None:
-    """A Pareto plot path must end in .png/.svg and its folder must exist (UserError otherwise)."""
-    if plot is None:
-        return
-    from pathlib import Path
-
-    from archsearch.core.errors import UserError
-    from archsearch.report.curves import SUFFIXES
-
-    if Path(plot).suffix.lower() not in SUFFIXES:
-        raise UserError(f"--plot must end in .png or .svg, got {plot!r}")
-    if not Path(plot).resolve().parent.is_dir():
-        raise UserError(f"folder for --plot does not exist: {Path(plot).parent}")
 
 
 def _front(experiment: ExperimentRecord, trials: list[TrialRecord], reference_text: str | None) -> dict[str, Any]:

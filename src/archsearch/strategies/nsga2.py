@@ -115,14 +115,11 @@ class NSGA2(_MultiObjective):
         self.generation = 0
 
     def ask(self, n: int = 1) -> list[Arch]:
-        return [self._next() for _ in range(n)]
-
-    def _next(self) -> Arch:
         if not self._parents:  # the initial population (more random archs while it is being evaluated)
-            self._asked_random += 1
-            return self._random()
-        rank, crowding = rank_and_crowding(self._parents)
-        return self._unseen(lambda: self._child(rank, crowding))
+            self._asked_random += n
+            return [self._random() for _ in range(n)]
+        rank, crowding = rank_and_crowding(self._parents)  # the parents change only in tell
+        return [self._unseen(lambda: self._child(rank, crowding)) for _ in range(n)]
 
     def _child(self, rank: np.ndarray, crowding: np.ndarray) -> Arch:
         first, second = self._tournament(rank, crowding), self._tournament(rank, crowding)
