@@ -39,6 +39,8 @@ TRAIN_DEFAULT_DATASET = "mnist5k"
 TRAIN_DEFAULT_BUDGET_SECONDS = 600.0  # real seconds of training
 TRAIN_DEFAULT_REPORT = "test_acc"
 TABULAR_ESTIMATORS = ("tabular",)
+SPACE_DEFAULT_ESTIMATOR = {"activation": "activation", "activation2": "activation"}  # when no --estimator
+ESTIMATOR_DEFAULT_DATASET = {"activation": "mnist1d"}
 
 COMPONENT_PREFIXES = ("strategy", "estimator")
 
@@ -157,10 +159,13 @@ class StudyConfig:
 
     def apply_estimator_defaults(self) -> None:
         """A non-tabular estimator gets the training defaults for the keys not set explicitly."""
+        if not self.was_set("estimator") and self.space in SPACE_DEFAULT_ESTIMATOR:
+            self.estimator = SPACE_DEFAULT_ESTIMATOR[self.space]
         if self.estimator in TABULAR_ESTIMATORS:
             return
         trial_budget = self.was_set("max_trials") and self.max_trials is not None
-        defaults = {"benchmark": None, "fidelity": None, "dataset": TRAIN_DEFAULT_DATASET,
+        dataset = ESTIMATOR_DEFAULT_DATASET.get(self.estimator, TRAIN_DEFAULT_DATASET)
+        defaults = {"benchmark": None, "fidelity": None, "dataset": dataset,
                     "budget_seconds": None if trial_budget else TRAIN_DEFAULT_BUDGET_SECONDS,
                     "report": TRAIN_DEFAULT_REPORT}
         for key, value in defaults.items():

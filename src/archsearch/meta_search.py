@@ -58,6 +58,8 @@ class MetaSearchSettings:
     inner_steps: int = 1  # MAML Omniglot 5-way: 1 step in meta-training
     test_steps: int = 3  # MAML: 3 steps at test
     finetune_steps: int = 5  # on the derived discrete network's weights
+    keep_op_weights: bool = True  # derived net: each chosen op times its (adapted) softmax weight, a constant
+    temperature_end: float = 1.0  # softmax temperature annealed 1 -> this over meta-training (MetaNAS: < 1)
     inner_lr: float = 0.4  # MAML Omniglot 5-way inner lr
     arch_inner_lr: float = 0.4
     outer_lr: float = 1e-3  # Adam, MAML
@@ -79,6 +81,8 @@ class MetaSearchSettings:
         for name in ("ways", "shots", "channels", "stages", "meta_batch"):
             if getattr(self, name) < 1:
                 raise UserError(f"meta-search: {name} must be at least 1, got {getattr(self, name)}")
+        if not self.temperature_end > 0:
+            raise UserError(f"meta-search: temperature_end must be positive, got {self.temperature_end!r}")
         if self.ways < 2:
             raise UserError(f"meta-search: ways must be at least 2, got {self.ways}")
         return self
@@ -129,9 +133,15 @@ class MetaArchitectureLearner(FewShotLearner):
         self.iterations = max(1, self.step_count + iterations)
 
     def meta_train_step(self, episodes: Sequence[Episode]) -> float:
+        self.net.temperature = self.temperature(self.step_count)
         loss = self._tnas_step(episodes) if self.settings.method == "tnas" else self._metanas_step(episodes)
         self.step_count += 1
         return loss
+
+    def temperature(self, step: int) -> float:
+        """Exponential annealing 1 -> ``temperature_end`` over the planned iterations (then constant)."""
+        fraction = min(1.0, step / max(1, self.iterations))
+        return float(self.settings.temperature_end ** fraction)
 
     def _tnas_step(self, episodes: Sequence[Episode]) -> float:
         self.weight_optimizer.zero_grad(set_to_none=True)
@@ -176,11 +186,12 @@ class MetaArchitectureLearner(FewShotLearner):
         return the query logits (N*Q, N). BatchNorm uses the batch's statistics (MAML's transductive BN)."""
         was_training = self.net.training
         self.net.train()
+        self.net.temperature = self.temperature(self.step_count)
         try:
             with torch.enable_grad():
                 fast = self.adapt(episode.support_x, episode.support_y, self.settings.test_steps)
                 arch = self.net.derive(fast[ARCH_PARAMETER].detach())
-                self.net.fix(arch)
+                self.net.fix(arch, fast[ARCH_PARAMETER] if self.settings.keep_op_weights else None)
                 weights = [n for n in fast if n != ARCH_PARAMETER and uses(n, arch)]
                 fast = self.adapt(episode.support_x, episode.support_y, self.settings.finetune_steps, fast,
                                   names=weights)

@@ -66,9 +66,12 @@ def add_study_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] =
                         help="override a key, e.g. --set strategy.population_size=20 (repeatable)")
 
 
-def study_config(args: argparse.Namespace) -> StudyConfig:
-    """Defaults < --config file < flags < --set."""
+def study_config(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> StudyConfig:
+    """Defaults (``defaults`` replace StudyConfig's, e.g. a subcommand's own space) < --config file < flags < --set."""
     config = StudyConfig.from_file(args.config) if args.config else StudyConfig()
+    for key, value in (defaults or {}).items():
+        if not config.was_set(key):
+            setattr(config, key, value)  # still a default: estimator defaults may follow it
     for key, _, _ in STUDY_FLAGS.values():
         value = getattr(args, key, None)
         if value is not None:

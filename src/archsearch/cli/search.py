@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from archsearch.cli.common import add_store_argument, add_study_arguments, open_store, study_config
 from archsearch.cli.report_run import run_study
@@ -21,15 +22,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Run a new search. With no arguments: regularized evolution on the NAS-Bench-201 table, "
                     "CIFAR-10, the NB201 paper protocol (12-epoch validation accuracy, 12,000 simulated seconds).",
         epilog=EXAMPLE)
+    add_search_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def add_search_arguments(parser: argparse.ArgumentParser) -> None:
+    """The study flags, --store, --name and --quiet (shared with ``activation-search``)."""
     add_study_arguments(parser)
     add_store_argument(parser)
     parser.add_argument("--name", default=None, help="experiment name (default: made from strategy, space, time)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
-    parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    config = study_config(args)
+def run(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> int:
+    """Run a new search; ``defaults`` replace StudyConfig's defaults (``activation-search``'s space and strategy)."""
+    config = study_config(args, defaults)
     if args.name is not None:
         config.set("name", args.name)
     if not config.name:

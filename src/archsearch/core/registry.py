@@ -76,6 +76,10 @@ SPACES.register("nb201", "archsearch.spaces.nb201:NB201Space",
 SPACES.register("darts", "archsearch.spaces.darts:DartsSpace",
                 "NASNet/DARTS cells: normal + reduction, 4 nodes x 2 (input, op) over 8 ops (Liu et al. 2019)")
 SPACES.register("mobile", "archsearch.spaces.mobile:MobileSpace", "MnasNet factorized hierarchical space: 7 MBConv stages x (expansion, kernel, SE, act, layers, width) (Tan et al. 2019)")
+SPACES.register("activation", "archsearch.spaces.activation:ActivationSpace",
+                "symbolic activation functions: one core unit b(u1(x), u2(x)), 27 unary x 9 binary ops (Ramachandran et al. 2017)")
+SPACES.register("activation2", "archsearch.spaces.activation:two_unit_space",
+                "symbolic activation functions of two core units, the second reading x or the first's output")
 
 STRATEGIES.register("random", "archsearch.strategies.random:RandomSearch",
                     "random search: uniform samples from the space (Bergstra & Bengio 2012; Li & Talwalkar 2019)")
@@ -108,6 +112,8 @@ ESTIMATORS.register("tabular", "archsearch.estimators.tabular:TabularEstimator",
 
 ESTIMATORS.register("train", "archsearch.estimators.train:TrainEstimator",
                     "trains the built network on a dataset with a budget (epochs, train fraction, time); real cost")
+ESTIMATORS.register("activation", "archsearch.estimators.activation:ActivationEstimator",
+                    "trains a fixed child network (small ResNet / MLP) with the candidate activation everywhere, after a numerical guard")
 ESTIMATORS.register("zero-cost", "archsearch.estimators.zero_cost:ZeroCostEstimator",
                     "zero-cost proxy of a freshly initialised network on one batch: synflow, grad_norm, snip, jacov, naswot, params, flops")
 

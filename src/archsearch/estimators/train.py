@@ -19,7 +19,7 @@ import hashlib
 import inspect
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -107,14 +107,19 @@ class TrainEstimator(Estimator):
     def evaluate(self, arch: Arch, fidelity: float | None = None) -> Result:
         """Build, measure, train. Any failure is a ``failed`` result charged its elapsed time (so a search
         with a time budget always ends, even if every trial fails)."""
+        return self.train_built(arch, lambda: self.build(arch), trial_seed(self.seed, arch) + 1, fidelity)
+
+    def train_built(self, arch: Arch, make_model: Callable[[], torch.nn.Module], train_seed: int,
+                    fidelity: float | None = None) -> Result:
+        """Build with ``make_model``, measure, train with ``train_seed``; a failure is a ``failed`` result."""
         epochs = self.recipe.epochs if fidelity is None else float(fidelity)
         started = time.perf_counter()
         metrics: dict[str, float] = {}
         try:
-            model = self.build(arch)
+            model = make_model()
             metrics = self.model_metrics(model)
             recipe = Recipe(**{**self.recipe.__dict__, "epochs": epochs})
-            history = train(model, self.data(), recipe, seed=trial_seed(self.seed, arch) + 1)
+            history = train(model, self.data(), recipe, seed=train_seed)
         except TrialFailed as failure:
             return Result(arch, {**metrics, **failure.history.metrics}, time.perf_counter() - started, epochs,
                           "failed", failure.reason, failure.history.curves)
@@ -142,9 +147,7 @@ class TrainEstimator(Estimator):
         unknown = sorted(set(self.measure) - set(MEASURES))
         if unknown:
             raise UserError(f"estimator train: unknown measure {unknown[0]!r}; choose from {', '.join(MEASURES)}")
-        parameters = inspect.signature(self.space.build).parameters.items()
-        options = sorted({n for n, p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
-                         - {"num_classes", "in_channels"})  # set from the dataset
+        options = self.net_options()
         wrong = sorted(set(self.net) - set(options))
         if options and wrong:  # a space that names its build options
             raise UserError(f"estimator train: unknown net option {wrong[0]!r} for space {self.space.name!r}; "
@@ -153,6 +156,12 @@ class TrainEstimator(Estimator):
             from archsearch.metrics.latency_table import latency_units
 
             latency_units(self.build(self.space.sample(np.random.default_rng(0))), self.dataset.shape)
+
+    def net_options(self) -> list[str]:
+        """The ``net`` options the networks take: the keyword-only options of the space's ``build``."""
+        parameters = inspect.signature(self.space.build).parameters.items()
+        return sorted({n for n, p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+                      - {"num_classes", "in_channels"})  # set from the dataset
 
     # -- parts, also used by ``archsearch train`` ---------------------------------------------
     def build(self, arch: Arch) -> torch.nn.Module:
@@ -196,18 +205,19 @@ class TrainEstimator(Estimator):
 
     def __reduce__(self) -> tuple:
         """Pickles as its options: a worker rebuilds the estimator and loads the (cached) dataset itself."""
-        return (_rebuild, (self.space, self.options))
+        return (_rebuild, (type(self), self.space, self.options))
 
 
 _REBUILT: dict[str, TrainEstimator] = {}  # per process: a worker keeps its estimator (and data) across trials
 
 
-def _rebuild(space: SearchSpace, options: dict[str, Any]) -> TrainEstimator:
-    key = f"{type(space).__module__}.{type(space).__qualname__}:{json.dumps(options, sort_keys=True, default=str)}"
+def _rebuild(kind: type[TrainEstimator], space: SearchSpace, options: dict[str, Any]) -> TrainEstimator:
+    key = (f"{kind.__module__}.{kind.__qualname__}:{type(space).__module__}.{type(space).__qualname__}:{space.name}:"
+           f"{json.dumps(options, sort_keys=True, default=str)}")
     if key not in _REBUILT:
         options = dict(options)
         _REBUILT.clear()  # one study at a time per worker: drop the previous one's data
-        _REBUILT[key] = TrainEstimator(space, options.pop("dataset"), **options)
+        _REBUILT[key] = kind(space, options.pop("dataset"), **options)
     return _REBUILT[key]
 
 

@@ -19,6 +19,7 @@ from torch import nn
 
 from archsearch.core.arch import Arch
 from archsearch.nn.cells import NB201SupernetCell, _edge_key
+from archsearch.nn.mixed import Scaled
 from archsearch.spaces.nb201 import EDGE_DIMS, EDGES, OPS
 
 # -- defaults (CPU-sized; the papers' backbones use 48-64 channels) ---------------------------------------
@@ -44,6 +45,8 @@ class FewShotCellNetwork(nn.Module):
         logits = torch.randn(len(EDGES), len(OPS), generator=generator) * LOGIT_INIT_STD     # (edges, ops)
         self.arch_logits = nn.Parameter(logits)
         self.fixed: Arch | None = None
+        self.fixed_scales: list[float] | None = None
+        self.temperature = 1.0  # softmax(logits / T); MetaNAS's soft pruning anneals it towards 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # (B, in, 28, 28) -> (B, C, 28, 28) -> cells/pools -> (B, C, 1, 1) -> (B, ways)
@@ -56,8 +59,12 @@ class FewShotCellNetwork(nn.Module):
     def paths(self) -> dict[str, object]:
         """Softmax weights per edge, or the fixed arch's op index per edge."""
         if self.fixed is not None:  # "none" edges run the zero op: a node may have no other input
-            return {_edge_key(i, j): OPS.index(self.fixed[name]) for (i, j), name in zip(EDGES, EDGE_DIMS)}
-        weights = torch.softmax(self.arch_logits, dim=-1)                                   # (edges, ops)
+            indices = [OPS.index(self.fixed[name]) for name in EDGE_DIMS]
+            if self.fixed_scales is None:
+                return {_edge_key(i, j): k for (i, j), k in zip(EDGES, indices)}
+            return {_edge_key(i, j): Scaled(k, float(scale))
+                    for (i, j), k, scale in zip(EDGES, indices, self.fixed_scales)}
+        weights = torch.softmax(self.arch_logits / self.temperature, dim=-1)                # (edges, ops)
         return {_edge_key(i, j): weights[k] for k, (i, j) in enumerate(EDGES)}
 
     def derive(self, logits: torch.Tensor | None = None) -> Arch:
@@ -65,9 +72,15 @@ class FewShotCellNetwork(nn.Module):
         logits = self.arch_logits if logits is None else logits
         return Arch({name: OPS[int(row.argmax())] for name, row in zip(EDGE_DIMS, logits)})
 
-    def fix(self, arch: Arch | None) -> "FewShotCellNetwork":
-        """Run only ``arch``'s ops from now on (None: the relaxed supernet again)."""
+    def fix(self, arch: Arch | None, logits: torch.Tensor | None = None) -> "FewShotCellNetwork":
+        """Run only ``arch``'s ops from now on (None: the relaxed supernet again); with ``logits``, each chosen
+        op keeps its softmax weight as a constant factor (foldable into the op's BatchNorm affine / a fixed
+        multiplier of a parameter-free op), so the discrete net starts where the relaxed one was."""
         self.fixed = arch
+        self.fixed_scales = None
+        if arch is not None and logits is not None:
+            weights = torch.softmax(logits.detach() / self.temperature, dim=-1)              # (edges, ops)
+            self.fixed_scales = [float(weights[k, OPS.index(arch[name])]) for k, name in enumerate(EDGE_DIMS)]
         return self
 
     def weight_names(self) -> list[str]:

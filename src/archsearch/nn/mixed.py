@@ -6,6 +6,8 @@ key -> option names). A forward pass takes ``paths``, one :data:`Selection` per 
 - a float tensor ``(num_options,)``: the relaxed mixture ``sum_o w_o * op_o(x)`` (DARTS softmax,
   SNAS Gumbel-softmax); ``none`` contributes exactly zero and is never computed;
 - an ``int``: that option alone (a discrete arch; random search with weight sharing);
+- :class:`Scaled` ``(index, scale)``: that option alone times a constant (a derived discrete arch that keeps
+  the chosen op's mixture weight, T-NAS's task nets in :mod:`archsearch.meta_search`);
 - ``(weights, index)``: GDAS's hard sample, ``op_index(x) * w_index + sum_{o != index} w_o`` where the
   one-hot straight-through ``weights`` are 1 at ``index`` and 0 elsewhere (the forward computes one op;
   the backward reaches every logit), as D-X-Y/AutoDL-Projects ``search_model_gdas.py``. Since the
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Union
 
 import torch
@@ -29,7 +32,17 @@ from torch import nn
 
 from archsearch.core.arch import Arch
 
-Selection = Union[torch.Tensor, int, tuple[torch.Tensor, int]]
+
+
+@dataclass(frozen=True)
+class Scaled:
+    """One option times a constant ``scale`` (no other option computed)."""
+
+    index: int
+    scale: float
+
+
+Selection = Union[torch.Tensor, int, Scaled, tuple[torch.Tensor, int]]
 Paths = Mapping[str, Selection]
 PARAMETER_FREE_OPS = frozenset({"none", "skip_connect", "max_pool_3x3", "avg_pool_3x3"})
 
@@ -47,6 +60,8 @@ class MixedOp(nn.Module):
         # (B, C, H, W) -> (B, C, H/stride, W/stride)
         if isinstance(choice, int):
             return self._run(choice, x)
+        if isinstance(choice, Scaled):
+            return self._run(choice.index, x) * choice.scale
         if isinstance(choice, tuple):
             weights, index = choice  # (num_options,), one-hot in value
             return StraightThrough.apply(self._run(index, x), weights, index)
