@@ -83,3 +83,30 @@ def test_cli_meta_search_then_meta_test_name(tmp_path, capsys) -> None:
     assert "meta-architecture search: 2 outer steps" in capsys.readouterr().out
     assert main(["meta-test", "m", "--store", store, "--ways", "3"]) == 2
     assert main(["meta-search", "--method", "darts", "--store", store]) == 2
+
+
+def test_a_derived_net_keeping_op_weights_matches_a_confident_relaxed_net() -> None:
+    """MetaNAS's soft pruning: once the (tempered) softmax is nearly one-hot, the derived net computes what the
+    relaxed one did; the kept softmax weight of each chosen op is a constant factor."""
+    torch.manual_seed(0)
+    net = FewShotCellNetwork(5, channels=4, stages=2)
+    with torch.no_grad():
+        net.arch_logits.copy_(torch.randn(6, 5))
+    net.temperature = 0.01
+    x = torch.randn(4, 1, 28, 28)
+    relaxed = net(x)
+    arch = net.derive()
+    torch.testing.assert_close(net.fix(arch, net.arch_logits)(x), relaxed, atol=1e-4, rtol=1e-4)
+    assert all(0.9 < s <= 1.0 for s in net.fixed_scales)
+    net.temperature = 1.0
+    half = net.fix(arch, net.arch_logits)(x)
+    assert not torch.allclose(half, net.fix(arch)(x))  # the factors change the function at T = 1
+    assert net.fix(None).fixed_scales is None
+
+
+def test_the_temperature_anneals_exponentially_to_its_end_value() -> None:
+    learner = MetaArchitectureLearner(MetaSearchSettings(temperature_end=0.01, **TINY), seed=0)
+    learner.start(10)
+    assert learner.temperature(0) == 1.0
+    assert abs(learner.temperature(5) - 0.1) < 1e-9
+    assert abs(learner.temperature(10) - 0.01) < 1e-12 and learner.temperature(30) == learner.temperature(10)

@@ -18,6 +18,14 @@ predicts the queries.
   ``theta += eps * mean_i(phi_i - theta)`` with ``eps`` annealed linearly from 1 to 0 (Reptile's Omniglot
   setting). Test time as T-NAS.
 
+Both anneal the softmax temperature of the logits from 1 to ``temperature_end`` (0.05) over meta-training,
+exponentially: MetaNAS's soft pruning (Sec. 3.3), which drives the mixture towards one op per edge so that
+deriving the discrete task net at test time does not lose what the relaxed net learned; the derived net also
+keeps each chosen op's softmax weight as a constant factor (``keep_op_weights``; foldable into the op's
+BatchNorm, no parameters added). Measured on Omniglot 5-way 1-shot after 200 x 4 tasks of T-NAS (100
+meta-test episodes): derived nets 45.6% without either, 46.1% with the kept weights alone, 75.4% with the
+annealing (the adapted relaxed supernet itself: 67.5%). Set ``temperature_end=1`` for the plain softmax.
+
 Sizes are CPU-sized (16 channels, the papers use 28-64): a run meta-trains in minutes on 2 cores.
 """
 
@@ -59,7 +67,7 @@ class MetaSearchSettings:
     test_steps: int = 3  # MAML: 3 steps at test
     finetune_steps: int = 5  # on the derived discrete network's weights
     keep_op_weights: bool = True  # derived net: each chosen op times its (adapted) softmax weight, a constant
-    temperature_end: float = 1.0  # softmax temperature annealed 1 -> this over meta-training (MetaNAS: < 1)
+    temperature_end: float = 0.05  # softmax temperature annealed 1 -> this over meta-training (MetaNAS soft pruning)
     inner_lr: float = 0.4  # MAML Omniglot 5-way inner lr
     arch_inner_lr: float = 0.4
     outer_lr: float = 1e-3  # Adam, MAML
