@@ -68,7 +68,11 @@ class StudyConfig:
     data_dir: str | None = None
     download: bool = False
     executor: str = DEFAULT_EXECUTOR
-    workers: int = 1
+    workers: int = 1  # trials in flight (processes, ray)
+    address: str | None = None  # ray: "auto" or HOST:PORT joins a cluster; None starts a local Ray
+    gpus_per_trial: float = 0.0  # ray: GPUs reserved per trial
+    trial_timeout: float | None = None  # seconds; a longer trial is stopped and recorded failed (processes, ray)
+    max_retries: int = 2  # re-runs of a trial whose worker died, then it is recorded failed
     max_memory: str | float | None = None  # one-shot searches: refuse above this peak (MiB, or "2GiB")
     prerank: str | None = None  # zero-cost proxy ranking a random pool; its best warm-start the strategy
     prerank_pool: int = 100
@@ -197,7 +201,17 @@ class StudyConfig:
         if self.executor not in EXECUTORS:
             raise UserError(f"unknown executor {self.executor!r}; choose from: {', '.join(EXECUTORS)}")
         if self.workers > 1 and self.executor == "serial":
-            raise UserError("--workers > 1 needs --executor processes")
+            raise UserError("--workers > 1 needs --executor processes or ray")
+        self.max_retries = _integer("max_retries", self.max_retries, minimum=0)
+        if self.trial_timeout is not None:
+            self.trial_timeout = _positive("trial_timeout", self.trial_timeout)
+            if self.executor == "serial":
+                raise UserError("--trial-timeout needs --executor processes or ray (a serial trial cannot be stopped)")
+        if isinstance(self.gpus_per_trial, bool) or not isinstance(self.gpus_per_trial, (int, float)) \
+                or not math.isfinite(self.gpus_per_trial) or self.gpus_per_trial < 0:
+            raise UserError(f"gpus_per_trial must be a number >= 0, got {self.gpus_per_trial!r}")
+        if self.executor != "ray" and (self.address is not None or self.gpus_per_trial):
+            raise UserError("--address and --gpus-per-trial need --executor ray")
         if self.prerank is not None:
             from archsearch.estimators.zero_cost import PROXY_NAMES
 
@@ -253,10 +267,12 @@ class StudyConfig:
 
 _SCALAR_KEYS = {f.name for f in fields(StudyConfig)} - {"strategy_options", "estimator_options"}
 _TEXT_KEYS = {"name", "space", "strategy", "estimator", "benchmark", "dataset", "objective", "report", "device",
-              "data_dir", "executor", "prerank", "constraint", "reward", "reference_point", "warm_start"}
-_OPTIONAL_TEXT_KEYS = {"benchmark", "data_dir", "prerank", "constraint", "reward", "reference_point", "warm_start"}
+              "data_dir", "executor", "prerank", "constraint", "reward", "reference_point", "warm_start", "address"}
+_OPTIONAL_TEXT_KEYS = {"benchmark", "data_dir", "prerank", "constraint", "reward", "reference_point", "warm_start",
+                       "address"}
 _LIST_KEYS = {"objective", "constraint", "reference_point"}  # a YAML list is joined with commas
-EXECUTORS = ("serial", "processes")
+EXECUTORS = ("serial", "processes", "ray")
+RUNTIME_KEYS = ("executor", "workers", "address", "gpus_per_trial", "trial_timeout", "max_retries")  # resume may change
 
 
 def set_dotted(options: dict[str, Any], key: str, value: Any) -> None:

@@ -1,12 +1,14 @@
 """The search loop: ask -> submit to an executor -> collect -> tell -> persist in the store.
 
-Trials run in batches of ``executor.workers`` asks (one at a time with the serial executor); each
-finished trial is told and committed as it finishes, and the strategy state after the batch's last
-``tell`` is committed with that trial, before the next ``ask``. ``Study.resume`` reloads that state and
-asks the interrupted batch again (the strategy's RNG is part of its state, so it asks the same
-trials): trials of it already stored are told from the store, the others run. So a killed search
-loses only the trials in flight, duplicates none, and with the serial executor its history equals an
-uninterrupted one. A trial that raises becomes ``failed`` with the error text and the search goes on.
+The search is asynchronous (Real et al. 2019's asynchronous evolution): ``executor.workers`` trials are in
+flight; each finished trial is told at once, a new trial is asked for the free slot, and the trial is
+committed together with the checkpoint: the strategy state after that tell and ask, and the requests still
+in flight. ``Study.resume`` reloads the checkpoint and runs the requests that were in flight again before
+asking anything new (the strategy's RNG is part of its state). So a killed driver loses no trial and counts
+none twice, and with the serial executor the history equals an uninterrupted one. A trial that raises is
+``failed`` with its error; one whose worker died (a killed process, a lost Ray node) runs again, up to
+``max_retries`` times, then is ``failed`` with the reason; one over ``trial_timeout`` is stopped and ``failed``.
+One process at a time runs an experiment (the store's lock).
 
 A one-shot strategy (``requires`` a supernet) first runs its supernet search
 (:class:`archsearch.estimators.supernet.OneShotSearch`): its peak memory is estimated and checked against
@@ -20,14 +22,14 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from archsearch.config import StudyConfig, check_options
+from archsearch.config import RUNTIME_KEYS, StudyConfig, check_options
 from archsearch.core.errors import UserError
 from archsearch.core.estimator import Estimator
 from archsearch.core.objectives import Goal, Objective
@@ -36,10 +38,25 @@ from archsearch.core.arch import Arch
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
 from archsearch.core.strategy import Strategy, TrialRequest
+from archsearch.execution import WorkerLost
 from archsearch.execution.processes import make_executor
 from archsearch.prerank import check_prerank, rank_pool, top_archs
 from archsearch.warm_start import load_prior
 from archsearch.store.base import EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
+
+
+@dataclass
+class _Flight:
+    """A trial asked and not yet told: its request, how often its worker died, when it was submitted."""
+
+    request: TrialRequest
+    attempts: int = 0
+    started_at: float = 0.0  # wall clock, stored with the trial
+    clock: float = 0.0  # monotonic, for the time-out
+    lost: str = ""  # why its worker died, the last time it did
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"arch": dict(self.request.arch), "fidelity": self.request.fidelity, "attempts": self.attempts}
 
 
 @dataclass
@@ -118,15 +135,6 @@ def _check_metrics(estimator: Estimator, fidelity: float | None, metrics: Sequen
                             f"at fidelity {fidelity}; available: {', '.join(available)}")
 
 
-def _in_completion_order(futures: list[Future]) -> Iterator[Future]:
-    """Futures as they finish; those finishing together in submission order (deterministic when serial)."""
-    pending = futures
-    while pending:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        yield from (f for f in pending if f in done)
-        pending = [f for f in pending if f not in done]
-
-
 def stored_result(trial: TrialRecord) -> Result:
     return Result(Arch(trial.arch), dict(trial.metrics), trial.cost, trial.fidelity, trial.status,  # type: ignore[arg-type]
                   trial.error, dict(trial.curves))
@@ -177,7 +185,8 @@ class Study:
         self.store, self.experiment, self.config, self.components = store, experiment, config, components
         self.executor = executor
         self.trials: list[TrialRecord] = store.trials(experiment.id)
-        self._unreplayed: list[TrialRecord] = []  # stored trials of a batch interrupted by a crash
+        self._unreplayed: list[TrialRecord] = []  # stored trials of a batch interrupted by a crash (old stores)
+        self._pending: list[dict[str, Any]] = []  # trials in flight when the last checkpoint was taken
         self._engine: Any = None  # a one-shot search's engine, made (and memory-checked) by ``create``
         self._strategy_restored = False  # resume loaded a strategy checkpoint (its warm starts included)
         self._prior: Any = None  # another study's history (--warm-start), loaded by ``create``
@@ -197,16 +206,24 @@ class Study:
         engine = one_shot_engine(config, components) if _is_one_shot(components.strategy) else None
         prior = load_prior(config, store, components.strategy)
         experiment = store.create_experiment(config.name, config.to_dict(), config.seed)
+        store.lock_experiment(experiment.id, experiment.name)
         study = cls(store, experiment, config, components, executor)
         study._engine = engine
         study._prior = prior
         return study
 
     @classmethod
-    def resume(cls, name: str, store: Store, executor: Any = None) -> "Study":
+    def resume(cls, name: str, store: Store, executor: Any = None, runtime: dict[str, Any] | None = None) -> "Study":
+        """Continue a stored experiment; ``runtime`` may change where it runs (``RUNTIME_KEYS``: executor,
+        workers, address, ...), never what it searches. One process at a time (a lock; UserError otherwise)."""
         experiment = store.get_experiment(name)
         config = StudyConfig.from_mapping({**experiment.config, "name": experiment.name})
+        for key, value in (runtime or {}).items():
+            if key not in RUNTIME_KEYS:
+                raise UserError(f"resume cannot change {key!r}; only {', '.join(RUNTIME_KEYS)}")
+            config.set(key, value)
         components = build_components(config)
+        store.lock_experiment(experiment.id, experiment.name)
         components.bind_strategy(config.seed)
         study = cls(store, experiment, config, components, executor)
         checkpoint = store.checkpoint(experiment.id)
@@ -215,6 +232,7 @@ class Study:
                 raise UserError(f"store {name!r} is inconsistent: checkpoint after {checkpoint.trial_count} trials, "
                                 f"{len(study.trials)} trials stored")
             study._unreplayed = study.trials[checkpoint.trial_count:]
+            study._pending = list(checkpoint.pending)
             study._strategy_restored = True
             try:
                 components.strategy.load_state_dict(checkpoint.state)
@@ -255,9 +273,9 @@ class Study:
                     self._warm_start_from_prerank(on_message)
                 self._strategy_restored = True
             if owns_executor:
-                self.executor = make_executor(self.config.executor, self.config.workers)
-            while not self.done():
-                self._run_batch(self.components.strategy.ask_trials(self._batch_size()), on_trial)
+                self.executor = make_executor(self.config.executor, self.config.workers, self.config.address,
+                                              self.config.gpus_per_trial)
+            self._run_trials(on_trial, on_message)
             clean = True
         except BaseException:  # an error or an interrupt: resumable, the trials so far are kept
             self.store.set_status(self.experiment.id, "failed")
@@ -310,27 +328,107 @@ class Study:
                            f"{record.seconds:.1f} s; the best {record.metrics['top']:.0f} start the search")
         self.components.strategy.warm_start(top_archs(record, self.config.prerank_top))
 
-    def _batch_size(self) -> int:
-        size = int(getattr(self.executor, "workers", 1))
-        if self.config.max_trials is not None:  # stored trials of an interrupted batch belong to this batch
-            size = min(size, self.config.max_trials - len(self.trials) + len(self._unreplayed))
-        return max(1, size)
+    def _slots(self) -> int:
+        return max(1, int(getattr(self.executor, "workers", 1)))
 
-    def _run_batch(self, requests: Sequence[TrialRequest], on_trial: Callable[[Progress], None] | None) -> None:
-        """Tell the batch's stored results (after a crash), run the rest; checkpoint after the last tell."""
-        strategy = self.components.strategy
-        to_run = self._replay(requests)  # never empty: a batch's last trial is stored with its checkpoint
-        futures: dict[Future, tuple[TrialRequest, float]] = {}
-        for request in to_run:
-            started = time.time()  # before submit: the serial executor runs the trial inside it
-            futures[self._submit(request)] = (request, started)
-        for finished, future in enumerate(_in_completion_order(list(futures)), start=1):
-            request, started = futures[future]
-            result = self._collect(future, request)
-            strategy.tell([result])
-            self._record(result, started, checkpoint=finished == len(futures))
+    def _room(self, in_flight: int) -> int:
+        """How many new trials may be asked now: free slots, within the trial budget, while budget is left."""
+        if self.done():
+            return 0
+        room = self._slots() - in_flight
+        if self.config.max_trials is not None:
+            room = min(room, self.config.max_trials - len(self.trials) - in_flight)
+        return max(0, room)
+
+    def _run_trials(self, on_trial: Callable[[Progress], None] | None,
+                    on_message: Callable[[str], None] | None = None) -> None:
+        """Asynchronous search: keep ``workers`` trials in flight; tell each result as it finishes, ask a new
+        trial for the free slot, and commit the trial with the checkpoint (strategy state + trials in flight)."""
+        flights: dict[Future, _Flight] = {}
+        queue = [_Flight(TrialRequest(Arch(p["arch"]), p.get("fidelity")), int(p.get("attempts", 0)))
+                 for p in self._pending]  # asked before a crash, not told: run again, not asked again
+        self._pending = []
+        if self._unreplayed:  # a store of the batch era, killed inside a batch
+            queue += [_Flight(r) for r in self._replay(self.components.strategy.ask_trials(len(self._unreplayed)))]
+        fresh = self._ask(self._room(len(queue)))
+        if fresh:
+            queue += fresh
+            self._save_checkpoint([*queue])
+        self._submit_all(queue, flights)
+        while flights:
+            future = self._next_finished(flights)
+            flight = flights.pop(future)
+            result = self._outcome(future, flight, flights)
+            if result is None:  # its worker died: run it again
+                if on_message is not None:
+                    on_message(f"[{self.config.name}] a worker died; trial re-run (attempt {flight.attempts + 1} "
+                               f"of {self.config.max_retries + 1}): {flight.lost}")
+                continue
+            self.components.strategy.tell([result])
+            trial = self._append(result, flight.started_at)  # counted before the next ask sees the budget
+            fresh = self._ask(self._room(len(flights)))
+            self.store.record_trial(self.experiment.id, trial, self._checkpoint([*flights.values(), *fresh]))
+            self._submit_all(fresh, flights)
             if on_trial is not None:
                 on_trial(self.progress())
+
+    def _ask(self, n: int) -> list["_Flight"]:
+        return [_Flight(request) for request in self.components.strategy.ask_trials(n)] if n > 0 else []
+
+    def _submit_all(self, queue: Sequence["_Flight"], flights: dict[Future, "_Flight"]) -> None:
+        for flight in queue:
+            flight.started_at, flight.clock = time.time(), time.monotonic()  # before submit: serial runs inside it
+            flights[self._submit(flight.request)] = flight
+
+    def _next_finished(self, flights: dict[Future, "_Flight"]) -> Future:
+        """The earliest-submitted finished future (deterministic with the serial executor); a trial over
+        ``trial_timeout`` is stopped and comes back as finished."""
+        while True:
+            done = [f for f in flights if f.done()]
+            if done:
+                return done[0]
+            timeout = self.config.trial_timeout
+            if timeout is None:
+                wait(list(flights), return_when=FIRST_COMPLETED)
+                continue
+            now = time.monotonic()
+            overdue = [f for f, flight in flights.items() if now - flight.clock >= timeout]
+            if overdue:
+                return overdue[0]
+            deadline = min(flight.clock for flight in flights.values()) + timeout
+            wait(list(flights), timeout=max(0.0, deadline - now), return_when=FIRST_COMPLETED)
+
+    def _outcome(self, future: Future, flight: "_Flight", flights: dict[Future, "_Flight"]) -> Result | None:
+        """The trial's result; a time-out or a trial that raised is ``failed``; None when its worker died and
+        it was resubmitted (up to ``max_retries`` times, then ``failed``)."""
+        request = flight.request
+        if not future.done():  # overdue
+            if getattr(self.executor, "cancel", None) is not None and self.executor.cancel(future):
+                self._resubmit(flights)  # the executor had to give up the others with it
+            return Result(request.arch, {}, float(self.config.trial_timeout or 0.0), self._fidelity(request),
+                          "failed", f"timed out after {self.config.trial_timeout:g} s")
+        try:
+            return future.result()
+        except (BrokenExecutor, WorkerLost) as exc:  # a worker process or node died: not the trial's fault
+            flight.attempts += 1
+            reason = flight.lost = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            recover = getattr(self.executor, "recover", None)
+            if recover is not None:
+                recover()
+            if flight.attempts > self.config.max_retries:
+                return Result(request.arch, {}, 0.0, self._fidelity(request), "failed",
+                              f"its worker died {flight.attempts} times ({reason})")
+            self._submit_all([flight], flights)
+            return None
+        except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the search
+            # no cost: the budget must not depend on wall-clock timing of a crash (same seed, same history)
+            return Result(request.arch, {}, 0.0, self._fidelity(request), "failed", f"{type(exc).__name__}: {exc}")
+
+    def _resubmit(self, flights: dict[Future, "_Flight"]) -> None:
+        """Run again every trial in flight (their futures were lost with a restarted pool)."""
+        lost = list(flights.values())
+        flights.clear()
+        self._submit_all(lost, flights)
 
     def _replay(self, requests: Sequence[TrialRequest]) -> list[TrialRequest]:
         """Tell the stored trials of an interrupted batch in their stored order; return the requests left."""
@@ -354,32 +452,28 @@ class Study:
     def _submit(self, request: TrialRequest) -> "Future[Result]":
         return self.executor.submit(self.components.estimator.evaluate, request.arch, self._fidelity(request))
 
-    def _collect(self, future: "Future[Result]", request: TrialRequest) -> Result:
-        try:
-            return future.result()
-        except BrokenExecutor as exc:  # a worker process died (killed, out of memory): not the trial's fault
-            raise UserError(f"a worker process died ({type(exc).__name__}); the finished trials are stored, "
-                            f"continue with 'archsearch resume {self.config.name}'") from None
-        except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the search
-            # no cost: the budget must not depend on wall-clock timing of a crash (same seed, same history)
-            return Result(request.arch, {}, 0.0, self._fidelity(request), "failed", f"{type(exc).__name__}: {exc}")
-
-    def _record(self, result: Result, started: float, checkpoint: bool = True) -> None:
+    def _append(self, result: Result, started: float) -> TrialRecord:
+        """The trial record of ``result``, added to the history and the cost (committed by the caller)."""
         trial = TrialRecord(len(self.trials), dict(result.arch), result.fidelity, result.status,
                             dict(result.metrics), float(result.cost_seconds), result.error, started, time.time(),
                             {name: list(values) for name, values in result.curves.items()})
         self.trials.append(trial)
         self.cost_spent += trial.cost
-        state = self._checkpoint() if checkpoint else None
-        self.store.record_trial(self.experiment.id, trial, state)
         score = _trial_score(trial, self.components.goal)
         if score > self._best_score:
             self._best, self._best_score = trial, score
+        return trial
 
-    def _checkpoint(self) -> StrategyCheckpoint | None:
+    def _checkpoint(self, pending: Sequence["_Flight"] = ()) -> StrategyCheckpoint | None:
         if not self.store.persistent:
             return None
-        return StrategyCheckpoint(len(self.trials), self.cost_spent, self.components.strategy.state_dict())
+        return StrategyCheckpoint(len(self.trials), self.cost_spent, self.components.strategy.state_dict(),
+                                  [flight.to_dict() for flight in pending])
+
+    def _save_checkpoint(self, pending: Sequence["_Flight"]) -> None:
+        checkpoint = self._checkpoint(pending)
+        if checkpoint is not None:
+            self.store.save_checkpoint(self.experiment.id, checkpoint)
 
     # -- results ------------------------------------------------------------------------------
     @property

@@ -44,7 +44,7 @@ def test_train_saves_a_checkpoint_that_exports(tmp_path: Path, capsys: pytest.Ca
     (["search", "--estimator", "train", "--dataset", "nope", "--max-trials", "1"], "unknown dataset"),
     (["search", "--estimator", "train", "--max-trials", "1", "--set", "estimator.lr=-1"], "lr"),
     (["search", "--estimator", "train", "--max-trials", "1", "--workers", "2"], "--executor processes"),
-    (["search", "--estimator", "train", "--max-trials", "1", "--executor", "ray"], "unknown executor"),
+    (["search", "--estimator", "train", "--max-trials", "1", "--executor", "dask"], "unknown executor"),
     (["search", "--estimator", "train", "--dataset", "npz", "--data-dir", "/nonexistent.npz", "--max-trials", "1"],
      "nonexistent"),
     (["train", "--arch", "|bad|", "--dataset", "digits"], "arch"),

@@ -103,7 +103,7 @@ def run_search(args: argparse.Namespace) -> int:
 
 def load_study(path: str, name: str) -> tuple[ExperimentRecord, list[TrialRecord]]:
     """An experiment of the store at ``path`` and its trials."""
-    store = open_store(path, create=False)
+    store = open_store(path, create=False, write=False)
     try:
         experiment = store.get_experiment(name)
         return experiment, store.trials(experiment.id)

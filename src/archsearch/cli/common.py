@@ -35,8 +35,13 @@ STUDY_FLAGS: dict[str, tuple[str, Any, str]] = {
     "--device": ("device", str, "auto (CUDA when available), cpu, cuda or cuda:N"),
     "--data-dir": ("data_dir", str, "where a file dataset lives (cifar10, image-folder; the .npz file for npz)"),
     "--download": ("download", bool, "download the dataset into --data-dir where it can (cifar10)"),
-    "--executor": ("executor", str, "serial or processes (a local pool of --workers processes)"),
-    "--workers": ("workers", int, "trials run at once with --executor processes"),
+    "--executor": ("executor", str, "serial, processes (a local pool of --workers processes) or ray"),
+    "--workers": ("workers", int, "trials in flight at once with --executor processes or ray"),
+    "--address": ("address", str, "ray: join the cluster at auto or HOST:PORT (default: start a local Ray)"),
+    "--gpus-per-trial": ("gpus_per_trial", float, "ray: GPUs reserved for each trial (default 0)"),
+    "--trial-timeout": ("trial_timeout", float, "stop a trial after this many seconds and record it failed "
+                                                "(processes, ray)"),
+    "--max-retries": ("max_retries", int, "re-runs of a trial whose worker died before it is failed (default 2)"),
     "--prerank": ("prerank", str, "zero-cost proxy (synflow, ...) that ranks a random pool; its best start the search"),
     "--prerank-pool": ("prerank_pool", int, "random archs scored by --prerank (default 100)"),
     "--prerank-top": ("prerank_top", int, "best-scored archs the strategy evaluates first (default 10)"),
@@ -81,8 +86,9 @@ def study_config(args: argparse.Namespace, defaults: dict[str, Any] | None = Non
     return config
 
 
-def open_store(path: str, create: bool) -> SQLiteStore:
-    return SQLiteStore(path, create=create)
+def open_store(path: str, create: bool, write: bool = True) -> SQLiteStore:
+    """The store at ``path``; ``write=False`` for commands that only read it (a read-only file is fine)."""
+    return SQLiteStore(path, create=create, write=write)
 
 
 def format_arch(space_name: str, arch: dict[str, Any]) -> str:

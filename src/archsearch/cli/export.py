@@ -48,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise UserError(f"folder does not exist: {out.parent}")
     checkpoint: Any = args.checkpoint or _untrained_checkpoint(args)
-    out.mkdir(exist_ok=True)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    # export_all checks the formats and the checkpoint before it writes (creating the folder with the first
+    # file), so a user error leaves no empty --out-dir behind
     for kind, path in export_all(checkpoint, out, formats).items():
         print(f"{kind:12s} {path}")
     if not args.checkpoint:
@@ -65,9 +66,13 @@ def _untrained_checkpoint(args: argparse.Namespace) -> Any:
 
     if args.arch:
         space = SPACES.create(args.space)
-        return _checkpoint(space, args.space, space.parse(args.arch), args.dataset, parse_overrides(args.overrides),
-                           {})
-    store = open_store(args.store, create=False)
+        options = parse_overrides(args.overrides)
+        other = sorted(set(options) - {"net"})
+        if other or not isinstance(options.get("net", {}), dict):
+            raise UserError(f"export --set takes only net.<option>=VALUE, got {(other or ['net'])[0]!r}")
+        _check_net(space, args.space, options.get("net", {}))
+        return _checkpoint(space, args.space, space.parse(args.arch), args.dataset, options, {})
+    store = open_store(args.store, create=False, write=False)
     try:
         experiment = store.get_experiment(args.name)
         from archsearch.study import best_trial
@@ -101,6 +106,23 @@ def _checkpoint(space: Any, space_name: str, arch: Any, dataset: str, options: d
         input_shape, num_classes = data.shape, data.num_classes
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(trial_seed(int(config.get("seed", 0)), arch))
-        model = space.build(arch, num_classes=num_classes, in_channels=input_shape[0], **net)
+        try:
+            model = space.build(arch, num_classes=num_classes, in_channels=input_shape[0], **net)
+        except (TypeError, ValueError, RuntimeError) as exc:  # a net option of a wrong type or size
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            raise UserError(f"cannot build the {space_name} network with net options {net}: "
+                            f"{type(exc).__name__}: {first}") from None
     return Checkpoint(arch=dict(arch), space=space_name, net=net, input_shape=tuple(input_shape),
                       num_classes=num_classes, extra={"metrics": dict(metrics or {})}, state_dict=model.state_dict())
+
+
+def _check_net(space: Any, space_name: str, net: dict[str, Any]) -> None:
+    """Unknown ``net`` options are a user error (the space's ``build`` may swallow them with ``**_``)."""
+    import inspect
+
+    parameters = inspect.signature(space.build).parameters.items()
+    known = sorted({n for n, p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+                   - {"num_classes", "in_channels"})  # set from the dataset
+    wrong = sorted(set(net) - set(known))
+    if known and wrong:
+        raise UserError(f"unknown net option {wrong[0]!r} for space {space_name!r}; options: {', '.join(known)}")

@@ -24,7 +24,12 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line (no usage block) and exits 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {one_line(message)} (see --help)\n")
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line: line breaks inside it (e.g. from a path or flag the user typed) become ``\\n``."""
+    return "\\n".join(message.splitlines())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,14 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except UserError as exc:
-        print(f"archsearch: error: {exc}", file=sys.stderr)
+        print(f"archsearch: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except sqlite3.IntegrityError as exc:  # e.g. two processes running one experiment
-        print(f"archsearch: error: the store refused a write ({exc}); is this experiment running elsewhere?",
-              file=sys.stderr)
+        print(f"archsearch: error: the store refused a write ({one_line(str(exc))}); "
+              "is this experiment running elsewhere?", file=sys.stderr)
         return EXIT_USER_ERROR
     except sqlite3.DatabaseError as exc:  # a store damaged after it was opened
-        print(f"archsearch: error: the store is damaged or unreadable: {exc}", file=sys.stderr)
+        print(f"archsearch: error: the store is damaged or unreadable: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except BrokenPipeError:  # output piped into a pager or `head` that closed early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

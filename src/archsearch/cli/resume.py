@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from archsearch.cli.common import add_store_argument, open_store
+from archsearch.cli.common import STUDY_FLAGS, add_store_argument, open_store
+from archsearch.config import RUNTIME_KEYS
 from archsearch.cli.report_run import run_study
 from archsearch.study import Study
 
@@ -17,13 +18,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("name", help="experiment name")
     add_store_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    for flag in ("--executor", "--workers", "--address", "--gpus-per-trial", "--trial-timeout", "--max-retries"):
+        key, kind, text = STUDY_FLAGS[flag]
+        parser.add_argument(flag, dest=key, type=kind, default=None, help=f"{text} (default: as the search ran)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     store = open_store(args.store, create=False)
     try:
-        study = Study.resume(args.name, store)
+        runtime = {key: getattr(args, key) for key in RUNTIME_KEYS if getattr(args, key, None) is not None}
+        study = Study.resume(args.name, store, runtime=runtime)
         done = len(study.trials)
         print(f"resuming {args.name!r} after {done} trials ({study.cost_spent:,.0f} s of cost spent)")
         return run_study(study, args.store, quiet=args.quiet)

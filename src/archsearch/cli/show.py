@@ -35,7 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_plot_path(args.plot)
-    store = open_store(args.store, create=False)
+    store = open_store(args.store, create=False, write=False)
     try:
         if args.name is None:
             return _list_experiments(store.experiments(), args.json)

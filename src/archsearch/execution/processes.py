@@ -43,29 +43,64 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 
 class ProcessExecutor:
-    """``ProcessExecutor(workers=2)``; ``submit(fn, *args)`` -> future. Use as a context manager or ``shutdown()``."""
+    """``ProcessExecutor(workers=2)``; ``submit(fn, *args)`` -> future. Use as a context manager or ``shutdown()``.
+
+    One single-process pool per worker: a worker that dies (SIGKILL, out of memory) breaks only its own pool, so
+    only its own trial is lost (the study re-runs it) and the pool is replaced; ``cancel`` stops one trial by
+    killing and replacing its worker alone. A trial goes to the worker with the fewest trials in flight."""
 
     name = "processes"
 
     def __init__(self, workers: int = 2, threads: int | None = None) -> None:
         self.workers = check_int("executor processes", "workers", workers, 1)
         self.threads = threads or threads_per_worker(self.workers)
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_limit_threads, initargs=(self.threads,))
+        self._pools = [self._new_pool() for _ in range(self.workers)]
+        self._owner: dict[Future[Any], int] = {}  # future -> index of its pool
         # start every worker now, so the first trials' wall time does not include interpreter start-up
-        for future in [self._pool.submit(_ready) for _ in range(self.workers)]:
+        for future in [pool.submit(_ready) for pool in self._pools]:
             future.result()
 
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_limit_threads,
+                                   initargs=(self.threads,))
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
-        return self._pool.submit(fn, *args)
+        self.recover()
+        load = [0] * len(self._pools)
+        for index in self._owner.values():
+            load[index] += 1
+        index = load.index(min(load))
+        future = self._pools[index].submit(fn, *args)
+        self._owner[future] = index
+        future.add_done_callback(lambda done: self._owner.pop(done, None))
+        return future
 
     def map(self, fn: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
         """Results in input order."""
-        return self._pool.map(fn, *iterables)
+        futures = [self.submit(fn, *args) for args in zip(*iterables)]
+        return (future.result() for future in futures)
+
+    def cancel(self, future: "Future[Any]") -> bool:
+        """Stop one trial: its worker is killed and replaced; the others run on (False: nothing else lost)."""
+        if future.cancel():
+            return False
+        index = self._owner.pop(future, None)
+        if index is not None:
+            _kill(self._pools[index])
+            self._pools[index] = self._new_pool()
+        return False
+
+    def recover(self) -> None:
+        """Replace the pools whose worker died."""
+        for index, pool in enumerate(self._pools):
+            if getattr(pool, "_broken", False):
+                _kill(pool)
+                self._pools[index] = self._new_pool()
 
     def shutdown(self, wait: bool = True) -> None:
         """Cancel trials not started; ``wait=False`` returns at once (after an interrupt or an error)."""
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        for pool in self._pools:
+            pool.shutdown(wait=wait, cancel_futures=True)
 
     def __enter__(self) -> "ProcessExecutor":
         return self
@@ -74,16 +109,32 @@ class ProcessExecutor:
         self.shutdown()
 
 
-def make_executor(kind: str = "serial", workers: int = 1) -> Any:
-    """The executor a config names: ``serial`` or ``processes`` (``workers`` > 1)."""
+def _kill(pool: ProcessPoolExecutor) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # CPython's pool keeps them here
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=5)
+
+
+def make_executor(kind: str = "serial", workers: int = 1, address: str | None = None,
+                  gpus_per_trial: float = 0.0) -> Any:
+    """The executor a config names: ``serial``, ``processes`` (``workers`` > 1) or ``ray`` (``address``:
+    ``auto``/``HOST:PORT`` joins a cluster, None starts a local Ray)."""
     from archsearch.core.errors import UserError
     from archsearch.execution.serial import SerialExecutor
 
     workers = check_int("executor", "workers", workers, 1)
     if kind == "serial":
         if workers > 1:
-            raise UserError("--workers > 1 needs --executor processes")
+            raise UserError("--workers > 1 needs --executor processes or ray")
         return SerialExecutor()
     if kind == "processes":
         return ProcessExecutor(workers)
-    raise UserError(f"unknown executor {kind!r}; choose serial or processes")
+    if kind == "ray":
+        from archsearch.execution.ray import RayExecutor
+
+        return RayExecutor(workers, address=address, gpus_per_trial=gpus_per_trial)
+    raise UserError(f"unknown executor {kind!r}; choose serial, processes or ray")

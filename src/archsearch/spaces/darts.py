@@ -188,8 +188,10 @@ def _literal_edges(value: str, text: str) -> list[tuple[str, int]]:
 
 def _literal_concat(value: str, text: str) -> list[int]:
     if value.startswith("range"):
-        low, high = (int(n) for n in re.findall(r"\d+", value))
-        return list(range(low, high))
+        low, high = re.findall(r"\d+", value)
+        if max(len(low), len(high)) > 9 or int(high) - int(low) > len(CONCAT):  # never build a huge list
+            raise ArchError(f"DARTS genotype {text!r}: concat must be {list(CONCAT)}, got {value!r}")
+        return list(range(int(low), int(high)))
     concat = _literal(value, text)
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in concat):
         raise ArchError(f"malformed DARTS genotype {text!r}: concat must list node numbers, got {value!r}")

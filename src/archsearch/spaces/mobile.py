@@ -44,7 +44,9 @@ STEM_CHANNELS, HEAD_CHANNELS, DROPOUT = 32, 1280, 0.2
 STAGES = len(BASE_CHANNELS)
 PARTS: tuple[str, ...] = ("block", "kernel", "se", "act", "layers", "width")
 
-_TOKEN = re.compile(r"^e(?P<e>\d+)k(?P<k>\d+)(?P<se>se)?-(?P<act>[a-z]+)-L(?P<layers>\d+)-w(?P<width>\d+(?:\.\d+)?)$")
+# integers of at most 9 digits: int() refuses more than 4300, and no valid choice is near either limit
+_TOKEN = re.compile(r"^e(?P<e>\d{1,9})k(?P<k>\d{1,9})(?P<se>se)?-(?P<act>[a-z]+)-L(?P<layers>\d{1,9})"
+                    r"-w(?P<width>\d+(?:\.\d+)?)$")
 
 
 def dim_name(stage: int, part: str) -> str:

@@ -62,7 +62,7 @@ class NB201Space(SearchSpace):
                 raise ArchError(f"malformed NB201 arch string {text!r}: node {j} needs {j} inputs, got {len(inputs)}")
             for expected_input, token in enumerate(inputs):
                 op, _, source = token.rpartition("~")
-                if int(source) != expected_input:
+                if len(source) > 9 or int(source) != expected_input:  # int() refuses > 4300 digits
                     raise ArchError(f"malformed NB201 arch string {text!r}: node {j} input {expected_input} reads '~{source}'")
                 if op not in OPS:
                     raise ArchError(f"unknown NB201 op {op!r} in {text!r}; ops are {', '.join(OPS)}")

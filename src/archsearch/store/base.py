@@ -60,9 +60,14 @@ class EpochRecord:
 
 @dataclass
 class StrategyCheckpoint:
+    """The strategy's state after ``trial_count`` told trials, and the trials it asked that were not told yet
+    (``pending``: ``{"arch", "fidelity", "attempts"}`` each, in the order they were asked): a resume runs those
+    again before asking anything new, so a trial in flight when the driver died is neither lost nor doubled."""
+
     trial_count: int
     cost_spent: float
     state: dict[str, Any] = field(default_factory=dict)
+    pending: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Store(ABC):
@@ -85,6 +90,14 @@ class Store(ABC):
     @abstractmethod
     def record_trial(self, experiment_id: int, trial: TrialRecord, checkpoint: StrategyCheckpoint | None) -> None:
         """Commit the trial and the strategy checkpoint atomically."""
+
+    def save_checkpoint(self, experiment_id: int, checkpoint: StrategyCheckpoint) -> None:
+        """Commit a checkpoint alone (new asks before any trial finished, e.g. at the start)."""
+        raise NotImplementedError
+
+    def lock_experiment(self, experiment_id: int, name: str) -> None:
+        """Mark the experiment as being run by this process until ``close``; a ``UserError`` when another
+        process runs it (no-op for stores that only live in one process)."""
 
     @abstractmethod
     def trials(self, experiment_id: int) -> list[TrialRecord]: ...

@@ -46,6 +46,9 @@ class InMemoryStore(Store):
         if checkpoint is not None:
             self._checkpoints[experiment_id] = checkpoint
 
+    def save_checkpoint(self, experiment_id: int, checkpoint: StrategyCheckpoint) -> None:
+        self._checkpoints[experiment_id] = checkpoint
+
     def trials(self, experiment_id: int) -> list[TrialRecord]:
         return list(self._trials[experiment_id])
 

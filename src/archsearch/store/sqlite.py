@@ -2,7 +2,8 @@
 
 Tables: ``meta`` (schema version), ``experiments`` (name, full config as JSON, seed, status,
 created), ``trials`` (arch key, fidelity, status, metrics JSON, cost, start/end, learning curves JSON) and
-``strategy_state`` (the strategy's JSON state, its RNG included, after the latest trial); for one-shot
+``strategy_state`` (the strategy's JSON state, its RNG included, after the latest trial, with the trials it asked
+that were still in flight); for one-shot
 searches ``epochs`` (per-epoch metrics, derived arch, final ranking) and ``oneshot_state`` (the engine's
 torch-serialised weights, logits and optimisers after the latest epoch, committed with that epoch). A trial
 and the checkpoint that follows it are written in one transaction, committed before the next ask,
@@ -12,7 +13,12 @@ after a power loss the journal is still consistent but may lack the last trials.
 
 Opening never creates or changes a file that is not an archsearch store: the header is checked
 before SQLite touches it. Older schemas are migrated in place on open (version 1 -> 2 adds the
-``curves`` column, existing trials get ``{}``; 2 -> 3 adds the one-shot tables); a newer schema is refused.
+``curves`` column, existing trials get ``{}``; 2 -> 3 adds the one-shot tables; 3 -> 4 the ``pending`` column
+of ``strategy_state``); a newer schema is refused.
+
+One process at a time runs an experiment: ``lock_experiment`` takes an exclusive ``flock`` on a small side
+file ``.<store name>.<experiment id>.lock`` next to the store, held until ``close`` (the kernel releases it when
+the process dies, SIGKILL included); a second ``search``/``resume`` of the same experiment is a user error.
 """
 
 from __future__ import annotations
@@ -22,12 +28,13 @@ import os
 import sqlite3
 import time
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any
 
 from archsearch.core.errors import UserError
 from archsearch.store.base import EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 SCHEMA = """
@@ -41,7 +48,7 @@ CREATE TABLE IF NOT EXISTS trials (
     error TEXT, started REAL, finished REAL, curves TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (experiment_id, number));
 CREATE TABLE IF NOT EXISTS strategy_state (
     experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id), trial_count INTEGER NOT NULL,
-    cost_spent REAL NOT NULL, state TEXT NOT NULL);
+    cost_spent REAL NOT NULL, state TEXT NOT NULL, pending TEXT NOT NULL DEFAULT '[]');
 CREATE TABLE IF NOT EXISTS epochs (
     experiment_id INTEGER NOT NULL REFERENCES experiments(id), kind TEXT NOT NULL, epoch INTEGER NOT NULL,
     seconds REAL NOT NULL, metrics TEXT NOT NULL, arch TEXT, ranking TEXT NOT NULL DEFAULT '[]',
@@ -71,23 +78,37 @@ def _check_location(path: Path, create: bool) -> None:
 class SQLiteStore(Store):
     """``SQLiteStore(path, create=True)``; ``create=False`` for commands that only read or resume."""
 
-    def __init__(self, path: str | os.PathLike[str], create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], create: bool = True, write: bool = True) -> None:
+        """``write=False`` (show, export): a store file without write permission is opened immutable, leaving
+        no -wal/-shm files behind; a command that writes refuses a read-only store with one clear line."""
         self.path = Path(path)
+        self._locks: dict[int, Any] = {}  # experiment id -> open lock file (flock held)
         _check_location(self.path, create)
         existed = self.path.exists() and self.path.stat().st_size > 0
         if not create and not existed:
             raise UserError(f"not an archsearch store (empty file): {self.path}")
+        read_only = existed and not os.access(self.path, os.W_OK)
+        if read_only and write:
+            raise UserError(f"store is read-only: {self.path}")
+        if read_only:
+            target, uri = f"file:{quote(str(self.path.resolve()))}?immutable=1", True
+        else:
+            target, uri = str(self.path), False
+        self._db = sqlite3.connect(target, timeout=30.0, isolation_level=None, uri=uri)
         try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout = 30000")
-            self._check_schema(existed, create)
+            self._check_schema(existed, create, read_only)
             if not existed:
                 self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.DatabaseError as exc:
-            raise UserError(f"cannot use store {self.path}: {exc}") from None
+            if not read_only:
+                self._db.execute("PRAGMA synchronous = NORMAL")
+        except BaseException as exc:
+            self._db.close()  # no -wal/-shm left beside a store that was refused
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise UserError(f"cannot use store {self.path}: {exc}") from None
+            raise
 
-    def _check_schema(self, existed: bool, create: bool) -> None:
+    def _check_schema(self, existed: bool, create: bool, read_only: bool = False) -> None:
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if existed and (tables or not create) and "experiments" not in tables:
             raise UserError(f"not an archsearch store (SQLite file without archsearch tables): {self.path}")
@@ -98,6 +119,9 @@ class SQLiteStore(Store):
                 raise UserError(f"store {self.path} has schema version {version}, newer than this archsearch "
                                 f"understands ({SCHEMA_VERSION}); upgrade archsearch")
             if version < SCHEMA_VERSION:
+                if read_only:
+                    raise UserError(f"store {self.path} has the older schema version {version} and is read-only; "
+                                    "make it writable once so that archsearch can upgrade it")
                 self._migrate(version)
             return
         with self._transaction():
@@ -115,6 +139,9 @@ class SQLiteStore(Store):
                 for statement in SCHEMA.split(";"):
                     if "epochs" in statement or "oneshot_state" in statement:
                         self._db.execute(statement)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(strategy_state)")}
+            if version < 4 and "pending" not in columns:
+                self._db.execute("ALTER TABLE strategy_state ADD COLUMN pending TEXT NOT NULL DEFAULT '[]'")
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def _transaction(self) -> "_Transaction":
@@ -161,9 +188,16 @@ class SQLiteStore(Store):
                  trial.status, json.dumps(trial.metrics), trial.cost, trial.error, trial.started, trial.finished,
                  json.dumps(trial.curves)))
             if checkpoint is not None:
-                self._db.execute("INSERT OR REPLACE INTO strategy_state VALUES (?,?,?,?)",
-                                 (experiment_id, checkpoint.trial_count, checkpoint.cost_spent,
-                                  json.dumps(checkpoint.state)))
+                self._write_checkpoint(experiment_id, checkpoint)
+
+    def save_checkpoint(self, experiment_id: int, checkpoint: StrategyCheckpoint) -> None:
+        with self._transaction():
+            self._write_checkpoint(experiment_id, checkpoint)
+
+    def _write_checkpoint(self, experiment_id: int, checkpoint: StrategyCheckpoint) -> None:
+        self._db.execute("INSERT OR REPLACE INTO strategy_state VALUES (?,?,?,?,?)",
+                         (experiment_id, checkpoint.trial_count, checkpoint.cost_spent, json.dumps(checkpoint.state),
+                          json.dumps(checkpoint.pending)))
 
     def trials(self, experiment_id: int) -> list[TrialRecord]:
         rows = self._db.execute("SELECT number, arch, fidelity, status, metrics, cost, error, started, finished, "
@@ -173,9 +207,36 @@ class SQLiteStore(Store):
                 for number, arch, fidelity, status, metrics, cost, error, started, finished, curves in rows]
 
     def checkpoint(self, experiment_id: int) -> StrategyCheckpoint | None:
-        row = self._db.execute("SELECT trial_count, cost_spent, state FROM strategy_state WHERE experiment_id=?",
-                               (experiment_id,)).fetchone()
-        return None if row is None else StrategyCheckpoint(row[0], row[1], json.loads(row[2]))
+        row = self._db.execute("SELECT trial_count, cost_spent, state, pending FROM strategy_state "
+                               "WHERE experiment_id=?", (experiment_id,)).fetchone()
+        return None if row is None else StrategyCheckpoint(row[0], row[1], json.loads(row[2]), json.loads(row[3]))
+
+    # -- one process per experiment -------------------------------------------------------------
+    def lock_experiment(self, experiment_id: int, name: str) -> None:
+        if experiment_id in self._locks:
+            return
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            return
+        path = self.path.with_name(f".{self.path.name}.{experiment_id}.lock")
+        try:
+            handle = open(path, "a+", encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot lock experiment {name!r} next to {self.path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise UserError(f"experiment {name!r} is being run by {holder}; wait for it to finish or stop it "
+                            "before resuming") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} on {os.uname().nodename}")
+        handle.flush()
+        self._locks[experiment_id] = handle
 
     # -- one-shot epochs ---------------------------------------------------------------------------
     def record_epoch(self, experiment_id: int, record: EpochRecord, state: bytes | None) -> None:
@@ -199,6 +260,9 @@ class SQLiteStore(Store):
         return None if row is None else bytes(row[0])
 
     def close(self) -> None:
+        for handle in self._locks.values():
+            handle.close()  # releases the flock
+        self._locks.clear()
         self._db.close()
 
 
