@@ -87,3 +87,11 @@ def test_a_running_experiment_cannot_be_resumed_twice(tmp_path: Path, capsys: py
         assert len(study.trials) >= 5
     finally:
         reader.close()
+
+
+def test_the_ray_executor_without_ray_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from archsearch.execution.ray import RayExecutor
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    with pytest.raises(UserError, match=r'pip install "archsearch\[ray\]"'):
+        RayExecutor(2)
