@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from archsearch.store.sqlite import SQLiteStore
+from tests.cli.test_resume_kill import committed_trials
 
 KILLS = 20
 
@@ -34,14 +35,18 @@ def stored(path: Path, name: str) -> tuple[list[tuple], list]:
         store.close()
 
 
-def kill_and_resume(first: list[str], resume: list[str], rng: random.Random) -> int:
-    """Start ``first``, then SIGKILL the driver at a random moment, resume, and again, ``KILLS`` times; then let
-    the last resume finish. Returns how many kills hit a running driver."""
+def kill_and_resume(first: list[str], resume: list[str], store: Path, trials: int, rng: random.Random) -> int:
+    """Start ``first``; SIGKILL the driver once it has committed a random number of trials (20 sorted random
+    targets over the run, so each kill lands at a random moment of the search), resume, and again, ``KILLS``
+    times; then let the last resume finish. Returns how many kills hit a driver still running."""
+    targets = sorted(rng.sample(range(1, trials), KILLS))
     hits = 0
     command = first
-    for _ in range(KILLS):
+    for target in targets:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.8, 2.5))  # start-up is ~1 s: some kills land early, most mid-search
+        deadline = time.monotonic() + 60
+        while committed_trials(store) < target and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
             hits += 1
@@ -57,8 +62,8 @@ def test_twenty_kills_serial_history_equals_the_uninterrupted_run(tmp_path: Path
     common = ["--strategy", "regularized-evolution", "--max-trials", "6000", "--seed", "11", "--name", "k", "--quiet"]
     killed, reference = tmp_path / "killed.db", tmp_path / "reference.db"
     hits = kill_and_resume(archsearch("search", *common, "--store", str(killed)),
-                           archsearch("resume", "k", "--store", str(killed), "--quiet"), random.Random(0))
-    assert hits >= KILLS // 2
+                           archsearch("resume", "k", "--store", str(killed), "--quiet"), killed, 6000, random.Random(0))
+    assert hits >= KILLS - 2  # (two targets may fall within the same few trials)
     subprocess.run(archsearch("search", *common, "--store", str(reference)), check=True, capture_output=True,
                    timeout=300)
     history, pending = stored(killed, "k")
@@ -72,8 +77,8 @@ def test_twenty_kills_with_worker_processes_lose_and_double_nothing(tmp_path: Pa
               "--seed", "3", "--name", "p", "--quiet"]
     path = tmp_path / "killed.db"
     hits = kill_and_resume(archsearch("search", *common, "--store", str(path)),
-                           archsearch("resume", "p", "--store", str(path), "--quiet"), random.Random(1))
-    assert hits >= KILLS // 2
+                           archsearch("resume", "p", "--store", str(path), "--quiet"), path, 3000, random.Random(1))
+    assert hits >= KILLS - 2
     history, pending = stored(path, "p")
     assert [number for number, *_ in history] == list(range(3000)) and pending == []
     assert all(status == "ok" for *_, status in history)
