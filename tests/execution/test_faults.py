@@ -95,3 +95,41 @@ def test_the_ray_executor_without_ray_says_how_to_install_it(monkeypatch: pytest
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(UserError, match=r'pip install "archsearch\[ray\]"'):
         RayExecutor(2)
+
+
+@pytest.mark.timeout(120)
+def test_worker_processes_exit_when_the_driver_is_killed(tmp_path: Path) -> None:
+    store = tmp_path / "runs.db"
+    search = subprocess.Popen([sys.executable, "-m", "archsearch.cli.main", "search", "--max-trials", "1000000",
+                               "--executor", "processes", "--workers", "2", "--store", str(store), "--name", "orphans",
+                               "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while committed_trials(store) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [pid for pid, parent in _parents().items() if parent == search.pid]
+    assert len(workers) >= 2  # the pool's processes (and its resource tracker)
+    os.kill(search.pid, signal.SIGKILL)
+    search.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers), "worker processes outlived their driver"
+
+
+def _parents() -> dict[int, int]:
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                out[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -31,7 +31,8 @@ def _free_port() -> int:
 
 
 CLUSTER_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",  # one token for nodes and driver
-               "RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "3"}
+               "RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "3",
+               "RAY_memory_monitor_refresh_ms": "0"}  # no OOM-killing of trials by Ray on a small CI machine
 
 
 @pytest.fixture

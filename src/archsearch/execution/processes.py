@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -18,8 +20,19 @@ from typing import Any
 from archsearch.core.options import check_int
 
 
+PARENT_POLL_SECONDS = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker outlives a driver killed with SIGKILL (nothing tells the pool); this thread ends it instead."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
+
+
 def _limit_threads(threads: int) -> None:
-    """Runs first in every worker."""
+    """Runs first in every worker: a watchdog that exits with the driver, then the thread limits."""
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="archsearch-parent").start()
     os.environ["OMP_NUM_THREADS"] = str(threads)
     import torch
 
