@@ -19,7 +19,7 @@ from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
 
 EXAMPLE = ("example: archsearch compare --benchmark nb201 --dataset cifar10 --strategies random,regularized-evolution "
-           "--seeds 100 --fidelity 12 --budget-seconds 12000 --json out.json --plot curve.png --workers 4")
+           "--seeds 100 --fidelity 12 --budget-seconds 12000 --json out.json --report compare.html --workers 4")
 PLAIN_INTERVAL_SECONDS = 10.0
 
 
@@ -41,6 +41,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--plot", metavar="FILE", help="write the anytime curves to FILE (.png or .svg)")
     parser.add_argument("--plot-x", choices=("cost", "trials"), default="cost",
                         help="x axis of --plot: simulated seconds or trials (default cost)")
+    parser.add_argument("--report", dest="report_html", metavar="FILE",
+                        help="write a self-contained HTML report (anytime curves with 95%% bands, final values, "
+                             "Mann-Whitney U between strategies) to FILE")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(run=run)
 
@@ -80,7 +83,21 @@ def run(args: argparse.Namespace) -> int:
                      title=f"{config.benchmark or config.space} {config.dataset}: mean and 95% band over "
                            f"{args.seeds} seeds")
         print(f"wrote {args.plot}")
+    if args.report_html:
+        _write_report(args, config, results, elapsed)
     return 0
+
+
+def _write_report(args: argparse.Namespace, config: StudyConfig, results: dict[str, Any], elapsed: float) -> None:
+    import shlex
+
+    from archsearch.report.compare_report import compare_report
+    from archsearch.report.study_report import write_report
+
+    command = shlex.join(["archsearch", *getattr(args, "argv", ["compare"])])
+    document = compare_report(config, results, args.seeds, command, optimum=table_optimum(config), wall_seconds=elapsed)
+    write_report(args.report_html, document)
+    print(f"wrote {args.report_html}")
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:
@@ -108,6 +125,10 @@ def _check_arguments(args: argparse.Namespace, config: StudyConfig) -> list[str]
     if args.trajectories and not args.json_out:
         raise UserError("--trajectories adds to the --json output: give --json FILE too")
     check_plot_path(args.plot)
+    if args.report_html:
+        from archsearch.cli.report import check_output
+
+        check_output(args.report_html)
     return strategies
 
 

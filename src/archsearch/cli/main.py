@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from archsearch import __version__
-from archsearch.cli import activation, compare, evaluate, export, latency, list_components, meta_search, meta_test, resume, scale, search, show, train
+from archsearch.cli import activation, compare, evaluate, export, latency, list_components, meta_search, meta_test, report, resume, scale, search, show, train
 from archsearch.core.errors import UserError
 
-SUBCOMMANDS = (search, resume, show, compare, evaluate, train, export, latency, scale, meta_search, meta_test,
+SUBCOMMANDS = (search, resume, show, report, compare, evaluate, train, export, latency, scale, meta_search, meta_test,
                activation, list_components)
 EXIT_USER_ERROR = 2
 
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as typed (reports show it)
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR

@@ -116,16 +116,22 @@ def anytime_band(trajectories: Sequence[Mapping[str, Sequence[float]]], grid: np
 def plot_anytime(results: Mapping[str, Mapping[str, Any]], path: str | Path, *, x: str = "cost",
                  title: str | None = None, optimum: float | None = None, ylabel: str | None = None) -> Path:
     """Write the anytime plot of ``results`` (one line and 95% band per strategy) to ``path`` (.png/.svg)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise ValueError(f"plot file must end in {' or '.join(SUFFIXES)}, got {path.name!r}")
+    figure = anytime_figure(results, x=x, title=title, optimum=optimum, ylabel=ylabel)
+    figure.savefig(path, format=path.suffix.lower().lstrip("."), dpi=120)
+    return path
+
+
+def anytime_figure(results: Mapping[str, Mapping[str, Any]], *, x: str = "cost", title: str | None = None,
+                   optimum: float | None = None, ylabel: str | None = None) -> Any:
+    """The anytime plot of ``results``: one line (mean best-so-far) and 95% band per strategy."""
+    from archsearch.report.figures import new_figure
+
     if x not in X_LABELS:
         raise ValueError(f"x must be one of {', '.join(X_LABELS)}, got {x!r}")
-    figure = Figure(figsize=(8, 5), layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = new_figure(8, 5)
     axes = figure.add_subplot()
     late_ranges = []
     for name, summary in results.items():
@@ -145,8 +151,7 @@ def plot_anytime(results: Mapping[str, Mapping[str, Any]], path: str | Path, *, 
     axes.set_title(textwrap.fill(title or "anytime performance (mean and 95% band over seeds)", 80))
     axes.grid(True, alpha=0.3)
     axes.legend(loc="lower right")
-    figure.savefig(path, format=path.suffix.lower().lstrip("."), dpi=120)
-    return path
+    return figure
 
 
 def _legend_label(name: str, summary: Mapping[str, Any]) -> str:

@@ -65,17 +65,21 @@ def value_matrix(results: Sequence[Result], goal: Goal) -> np.ndarray:
 
 
 def plot_fronts(sets: dict[str, np.ndarray], goal: Goal, path: str | Path, title: str = "") -> Path:
-    """Scatter every pair of objectives for each named matrix of raw values (rows: archs); the pair's
-    non-dominated points are joined and drawn large, the rest as small dots. Saved as .png or .svg."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+    """``fronts_figure`` saved as .png or .svg."""
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise ValueError(f"plot file must end in {' or '.join(SUFFIXES)}, got {path.name!r}")
+    fronts_figure(sets, goal, title).savefig(path, format=path.suffix.lower().lstrip("."), dpi=120)
+    return path
+
+
+def fronts_figure(sets: dict[str, np.ndarray], goal: Goal, title: str = "") -> Any:
+    """Scatter every pair of objectives for each named matrix of raw values (rows: archs); the pair's
+    non-dominated points are joined and drawn large, the rest as small dots."""
+    from archsearch.report.figures import new_figure
+
     pairs = list(itertools.combinations(range(len(goal.objectives)), 2)) or [(0, 0)]
-    figure = Figure(figsize=(6 * len(pairs), 5), layout="constrained")
-    FigureCanvasAgg(figure)
+    figure = new_figure(6 * len(pairs), 5)
     for panel, (a, b) in enumerate(pairs, start=1):
         axes = figure.add_subplot(1, len(pairs), panel)
         for name, values in sets.items():
@@ -86,8 +90,7 @@ def plot_fronts(sets: dict[str, np.ndarray], goal: Goal, path: str | Path, title
         axes.legend(loc="best", fontsize="small")
     if title:
         figure.suptitle(title)
-    figure.savefig(path, format=path.suffix.lower().lstrip("."), dpi=120)
-    return path
+    return figure
 
 
 def _scatter_pair(axes: Any, name: str, values: np.ndarray, goal: Goal, a: int, b: int) -> None:

@@ -1,0 +1,237 @@
+"""Figures of one stored search, drawn from the Store's records only: the anytime curve (best-so-far vs
+trials and vs cost), the distribution of evaluated architectures (objective histogram, choice frequencies
+overall and among the best decile), learning curves, and the epochs of a one-shot or meta-architecture search.
+
+Every function returns a bare matplotlib ``Figure`` on the Agg canvas (pyplot's global state is never
+touched); :func:`svg_markup` turns one into SVG markup that can be inlined in an HTML page with no external
+reference. The anytime curve is the per-run version of NAS-Bench-201's Fig. 7 (Dong & Yang, ICLR 2020); the
+collapse diagnostics of one-shot epochs (share of parameter-free ops, dominant eigenvalue of the architecture
+Hessian) follow Zela et al., ICLR 2020 ("Understanding and Robustifying DARTS") and Chu et al., ECCV 2020
+("Fair DARTS").
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from archsearch.core.objectives import Goal, Objective
+from archsearch.store.base import EpochRecord, TrialRecord
+
+MAX_CHOICES = 12  # categorical dims with more options are left out of the frequency map
+TOP_FRACTION = 0.1  # "best decile" in the choice-frequency map
+MAX_CURVES = 10  # learning curves drawn in colour (the rest grey)
+ONESHOT_PANELS = (("accuracy (%)", ("train_acc", "arch_acc", "derived_valid_acc", "best_shared_acc")),
+                  ("loss", ("train_loss", "arch_loss", "valid_loss")),
+                  ("collapse signs", ("entropy", "param_free_share", "temperature")),
+                  ("Hessian eigenvalue", ("hessian_eigenvalue",)))
+
+
+def new_figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def svg_markup(figure: Any, title: str = "") -> str:
+    """The figure as inline SVG: no XML prologue, DOCTYPE, metadata or namespace URLs (HTML5 needs none),
+    so the page references nothing outside itself."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
+    text = re.sub(r'\s+xmlns(?::\w+)?="[^"]*"', "", text)
+    text = re.sub(r"<svg ", '<svg role="img" class="figure" ', text, count=1)
+    if title:
+        text = text.replace(">", f"><title>{_escape(title)}</title>", 1)
+    return text
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
+# -- the anytime curve ---------------------------------------------------------------------------------
+def best_so_far(trials: Sequence[TrialRecord], goal: Goal, report: Objective) -> dict[str, np.ndarray]:
+    """Per trial (in order): cumulative cost, the best score so far, the reported metric of the best-so-far
+    arch, and the trial's own score (nan when failed)."""
+    from archsearch.study import stored_result
+
+    cost, best, reported, own = [], [], [], []
+    spent, best_score, best_report = 0.0, -math.inf, math.nan
+    for trial in trials:
+        spent += trial.cost
+        score = goal.score(stored_result(trial))
+        if score > best_score:
+            best_score, best_report = score, trial.metrics.get(report.metric, math.nan)
+        cost.append(spent)
+        best.append(best_score if math.isfinite(best_score) else math.nan)
+        reported.append(best_report)
+        own.append(score if math.isfinite(score) else math.nan)
+    sign = 1.0 if goal.reward is not None or goal.objectives[0].direction == "max" else -1.0
+    return {"cost": np.asarray(cost), "best": sign * np.asarray(best), "reported": np.asarray(reported),
+            "own": sign * np.asarray(own)}
+
+
+def anytime_figure(trials: Sequence[TrialRecord], goal: Goal, report: Objective) -> Any:
+    """Best-so-far objective (and the reported metric of that arch) vs trials and vs cost; each trial a dot."""
+    series = best_so_far(trials, goal, report)
+    label = str(goal.reward) if goal.reward is not None else goal.objectives[0].metric
+    figure = new_figure(11, 4)
+    for panel, (x, xlabel) in enumerate(((np.arange(1, len(trials) + 1), "trials"),
+                                         (series["cost"], "cost (simulated or real seconds)")), start=1):
+        axes = figure.add_subplot(1, 2, panel)
+        axes.plot(x, series["own"], ".", color="0.65", markersize=4, label=f"each trial's {label}")
+        axes.plot(x, series["best"], drawstyle="steps-post", color="C0", linewidth=2, label=f"best-so-far {label}")
+        if report.metric != label and np.isfinite(series["reported"]).any():
+            axes.plot(x, series["reported"], drawstyle="steps-post", color="C3", linestyle="--",
+                      label=f"{report.metric} of the best-so-far arch")
+        axes.set_xlabel(xlabel)
+        axes.grid(alpha=0.3)
+        if panel == 1:
+            axes.legend(loc="lower right", fontsize="small")
+    return figure
+
+
+# -- the distribution of evaluated architectures -------------------------------------------------------
+def distribution_figure(trials: Sequence[TrialRecord], goal: Goal, dims: dict[str, Any]) -> Any | None:
+    """A histogram of the first objective over the ok trials, and per categorical dim the share of each
+    choice among all evaluated archs and among the best decile (None without an ok trial)."""
+    metric = goal.objectives[0].metric
+    ok = [t for t in trials if t.status == "ok" and math.isfinite(t.metrics.get(metric, math.nan))]
+    if not ok:
+        return None
+    shown = {name: dim for name, dim in dims.items() if hasattr(dim, "options") and 1 < len(dim.options) <= MAX_CHOICES}
+    figure = new_figure(11, 4 if not shown else 4 + 0.12 * len(shown))
+    grid = figure.add_gridspec(1, 3 if shown else 1)
+    axes = figure.add_subplot(grid[0, 0])
+    values = np.asarray([t.metrics[metric] for t in ok], dtype=float)
+    axes.hist(values, bins=min(40, max(5, len(values) // 3)), color="C0", alpha=0.8)
+    axes.set_xlabel(metric)
+    axes.set_ylabel("evaluated archs")
+    axes.set_title(f"{len(ok)} ok trials, {len(trials) - len(ok)} failed or without {metric}", fontsize="small")
+    if shown:
+        best = sorted(ok, key=lambda t: _loss(goal, t))
+        top = best[:max(1, int(math.ceil(TOP_FRACTION * len(best))))]
+        _choice_map(figure.add_subplot(grid[0, 1]), ok, shown, "share of each choice: all ok trials")
+        _choice_map(figure.add_subplot(grid[0, 2]), top, shown, f"share in the best {len(top)} trials")
+    return figure
+
+
+def _loss(goal: Goal, trial: TrialRecord) -> float:
+    objective = goal.objectives[0]
+    value = trial.metrics[objective.metric]
+    return -value if objective.direction == "max" else value
+
+
+def _choice_map(axes: Any, trials: Sequence[TrialRecord], dims: dict[str, Any], title: str) -> None:
+    options = list(dict.fromkeys(str(o) for dim in dims.values() for o in dim.options))
+    if len(options) > 2 * MAX_CHOICES:  # dims with unrelated options: index the choices instead
+        options = [f"choice {k}" for k in range(max(len(d.options) for d in dims.values()))]
+        key = lambda dim, value: f"choice {list(dim.options).index(value)}"  # noqa: E731
+    else:
+        key = lambda dim, value: str(value)  # noqa: E731
+    matrix = np.zeros((len(dims), len(options)))
+    for row, (name, dim) in enumerate(dims.items()):
+        for trial in trials:
+            if name in trial.arch and trial.arch[name] in dim.options:
+                matrix[row, options.index(key(dim, trial.arch[name]))] += 1
+    matrix /= max(1, len(trials))
+    image = axes.imshow(matrix, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    axes.set_yticks(range(len(dims)), labels=list(dims), fontsize=6)
+    axes.set_xticks(range(len(options)), labels=options, rotation=60, ha="right", fontsize=6)
+    axes.set_title(title, fontsize="small")
+    axes.figure.colorbar(image, ax=axes, shrink=0.8)
+
+
+# -- learning curves -----------------------------------------------------------------------------------
+def curves_figure(trials: Sequence[TrialRecord], goal: Goal) -> Any | None:
+    """One panel per recorded curve (e.g. valid_acc, train_loss per epoch); the best trials in colour."""
+    with_curves = [t for t in trials if t.curves]
+    if not with_curves:
+        return None
+    names = sorted({name for t in with_curves for name in t.curves})
+    ranked = sorted(with_curves, key=lambda t: -_score(goal, t))
+    highlighted = {t.number for t in ranked[:MAX_CURVES]}
+    figure = new_figure(min(4 * len(names), 16), 3.6)
+    for panel, name in enumerate(names, start=1):
+        axes = figure.add_subplot(1, len(names), panel)
+        for trial in with_curves:
+            values = trial.curves.get(name)
+            if not values:
+                continue
+            epochs = np.arange(1, len(values) + 1)
+            if trial.number in highlighted:
+                axes.plot(epochs, values, linewidth=1.4, label=f"trial {trial.number}")
+            else:
+                axes.plot(epochs, values, color="0.8", linewidth=0.7)
+        axes.set_title(name, fontsize="small")
+        axes.set_xlabel("epoch")
+        axes.grid(alpha=0.3)
+    figure.axes[0].legend(fontsize="x-small", loc="best")
+    return figure
+
+
+def _score(goal: Goal, trial: TrialRecord) -> float:
+    from archsearch.study import stored_result
+
+    score = goal.score(stored_result(trial))
+    return score if math.isfinite(score) else -math.inf
+
+
+# -- one-shot and meta-architecture search epochs ------------------------------------------------------
+def epochs_figure(epochs: Sequence[EpochRecord]) -> Any | None:
+    """Per one-shot epoch: accuracies, losses, the collapse signs (logit entropy, share of parameter-free
+    ops, temperature) and the Hessian's dominant eigenvalue; per meta step: loss and meta-validation accuracy."""
+    rows = [e for e in epochs if e.kind in ("epoch", "meta")]
+    if not rows:
+        return None
+    x = np.asarray([e.epoch + 1 for e in rows])
+    panels = [(title, [k for k in keys if any(k in e.metrics for e in rows)]) for title, keys in ONESHOT_PANELS]
+    meta_keys = [k for k in ("loss", "val_acc") if any(k in e.metrics for e in rows)]
+    panels = [(title, keys) for title, keys in panels if keys] + ([("meta-training", meta_keys)] if meta_keys else [])
+    if not panels:
+        return None
+    figure = new_figure(min(4 * len(panels), 16), 3.4)
+    for index, (title, keys) in enumerate(panels, start=1):
+        axes = figure.add_subplot(1, len(panels), index)
+        for key in keys:
+            axes.plot(x, [e.metrics.get(key, math.nan) for e in rows], marker="o", markersize=3, label=key)
+        axes.set_title(title, fontsize="small")
+        axes.set_xlabel("step" if rows[0].kind == "meta" else "epoch")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="x-small")
+    return figure
+
+
+def collapse_notes(epochs: Sequence[EpochRecord]) -> list[str]:
+    """Plain-language collapse diagnostics of a one-shot search's epochs (empty when nothing to say)."""
+    rows = [e for e in epochs if e.kind == "epoch"]
+    notes = []
+    free = [e.metrics["param_free_share"] for e in rows if "param_free_share" in e.metrics]
+    if len(free) >= 2:
+        trend = "rose" if free[-1] > free[0] else "fell" if free[-1] < free[0] else "stayed"
+        warn = " - skip-connection/pooling collapse (Zela et al. 2020)" if free[-1] >= 0.5 and free[-1] > free[0] else ""
+        notes.append(f"share of parameter-free ops in the derived arch {trend} from {free[0]:.2f} to {free[-1]:.2f}{warn}")
+    entropy = [e.metrics["entropy"] for e in rows if "entropy" in e.metrics]
+    if len(entropy) >= 2:
+        notes.append(f"mean entropy of the architecture logits went from {entropy[0]:.3f} to {entropy[-1]:.3f} "
+                     f"({'sharpening' if entropy[-1] < entropy[0] else 'not sharpening'})")
+    eigen = [e.metrics["hessian_eigenvalue"] for e in rows if math.isfinite(e.metrics.get("hessian_eigenvalue", math.nan))]
+    if len(eigen) >= 2 and eigen[0] > 0:
+        ratio = eigen[-1] / eigen[0]
+        warn = " - a sign of poor generalisation of the derived arch (RobustDARTS's early-stop rule fires at 1.3x)" \
+            if ratio > 1.3 else ""
+        notes.append(f"dominant Hessian eigenvalue went from {eigen[0]:.4g} to {eigen[-1]:.4g} ({ratio:.2f}x){warn}")
+    return notes

@@ -1,0 +1,250 @@
+"""The HTML report of one stored search (``archsearch report NAME``), read from the Store only.
+
+Sections: overview and the command that reproduces it; the best architecture with diagrams of the top
+three; the anytime curve; the distribution of evaluated architectures; the top-k table; the Pareto front
+(multi-objective searches); learning curves (when the estimator recorded them); the one-shot or
+meta-architecture search's epochs with collapse diagnostics; failed trials grouped by reason. What a report
+shows is what the NAS best-practices checklist asks a paper to show (Lindauer & Hutter, JMLR 2020: the
+configuration and seed, the anytime performance, the best architecture found).
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from archsearch.cli.common import format_arch, stored_goal, stored_objectives
+from archsearch.core.arch import Arch
+from archsearch.core.objectives import Goal
+from archsearch.report import figures
+from archsearch.report.html import (Section, code_block, esc, figure_block, key_values, page, paragraph, table)
+from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord
+
+TOP_K = 10  # rows of the top-k table
+DIAGRAMS = 3  # best archs drawn
+MAX_METRIC_COLUMNS = 6  # extra metric columns in the top-k table
+
+
+def study_report(experiment: ExperimentRecord, trials: Sequence[TrialRecord], epochs: Sequence[EpochRecord],
+                 store_path: str, top_k: int = TOP_K) -> str:
+    """The whole HTML document of ``experiment``."""
+    config = experiment.config
+    goal = stored_goal(config)
+    space = _space(config)
+    ranked = _ranked(trials, goal)
+    sections = [_overview(experiment, trials, goal), _reproduce(config, store_path),
+                _best(config, space, ranked, goal)]
+    sections += [s for s in (_anytime(trials, goal, config), _distribution(trials, goal, space)) if s]
+    sections.append(_top_table(config, ranked[:top_k], goal))
+    optional = (_pareto(config, trials, goal), _learning_curves(trials, goal), _epochs(config, epochs),
+                _failures(trials))
+    sections += [s for s in optional if s]
+    subtitle = (f"{config['strategy']} on {config['space']} - {config.get('benchmark') or config['estimator']}, "
+                f"{config['dataset']}, seed {experiment.seed} - {len(trials)} trials, {experiment.status}")
+    return page(f"archsearch report: {experiment.name}", subtitle, sections)
+
+
+def _space(config: dict[str, Any]) -> Any | None:
+    from archsearch.spaces import space_from_config
+
+    try:
+        return space_from_config(config)
+    except Exception:  # a space this installation lacks: the report still renders, without diagrams
+        return None
+
+
+def _ranked(trials: Sequence[TrialRecord], goal: Goal) -> list[TrialRecord]:
+    """Ok, feasible trials, best first (ties: the earlier trial first)."""
+    from archsearch.study import stored_result
+
+    scored = [(goal.score(stored_result(t)), t) for t in trials]
+    return [t for s, t in sorted((p for p in scored if math.isfinite(p[0])), key=lambda p: (-p[0], p[1].number))]
+
+
+# -- sections ------------------------------------------------------------------------------------------
+def _overview(experiment: ExperimentRecord, trials: Sequence[TrialRecord], goal: Goal) -> Section:
+    config = experiment.config
+    failed = sum(t.status == "failed" for t in trials)
+    started = [t.started for t in trials if t.started]
+    finished = [t.finished for t in trials if t.finished]
+    wall = (max(finished) - min(started)) if started and finished else math.nan
+    facts = [("experiment", experiment.name), ("status", experiment.status),
+             ("space", config["space"]), ("strategy", config["strategy"]),
+             ("strategy options", _options(config.get("strategy_options"))),
+             ("estimator", config["estimator"]), ("estimator options", _options(config.get("estimator_options"))),
+             ("benchmark", config.get("benchmark") or "-"), ("dataset", config["dataset"]),
+             ("fidelity", config.get("fidelity")), ("objective(s)", ", ".join(map(str, goal.objectives))),
+             ("constraints", ", ".join(map(str, goal.constraints)) or "-"),
+             ("reward", str(goal.reward) if goal.reward else "-"), ("reported metric", config["report"]),
+             ("budget", _budget(config)), ("seed", experiment.seed),
+             ("executor", f"{config.get('executor', 'serial')} x {config.get('workers', 1)}"),
+             ("trials", f"{len(trials)} ({failed} failed)"), ("cost spent (s)", sum(t.cost for t in trials)),
+             ("wall clock of the trials (s)", wall),
+             ("stored by", f"archsearch {experiment.version or '?'}"),
+             ("report made with", _versions())]
+    return Section("overview", "Overview", key_values(facts))
+
+
+def _options(options: dict[str, Any] | None) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (options or {}).items()) or "-"
+
+
+def _budget(config: dict[str, Any]) -> str:
+    parts = []
+    if config.get("budget_seconds") is not None:
+        parts.append(f"{config['budget_seconds']:,.0f} s")
+    if config.get("max_trials") is not None:
+        parts.append(f"{config['max_trials']} trials")
+    return " or ".join(parts) or "-"
+
+
+def _versions() -> str:
+    from archsearch import __version__
+
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch_version = "?"
+    return f"archsearch {__version__}, Python {platform.python_version()}, torch {torch_version}"
+
+
+def _reproduce(config: dict[str, Any], store_path: str) -> Section:
+    from archsearch.cli.reproduce import reproduce_command
+
+    body = [paragraph("This command re-creates the configuration (same seed: the same history on a tabular "
+                      "benchmark; training runs may differ in the last digits across machines):"),
+            code_block(reproduce_command(config, store_path)),
+            paragraph("or, as a config file for 'archsearch search --config FILE':"),
+            code_block(yaml.safe_dump(config, sort_keys=False))]
+    return Section("reproduce", "Reproduce", "".join(body))
+
+
+def _best(config: dict[str, Any], space: Any, ranked: Sequence[TrialRecord], goal: Goal) -> Section:
+    if not ranked:
+        return Section("best", "Best architecture", paragraph("No successful (feasible) trial yet.", "warn"))
+    best = ranked[0]
+    body = [paragraph(f"Trial {best.number}: {format_arch(config['space'], best.arch)}"),
+            table(["metric", "value"], sorted(best.metrics.items()))]
+    if space is not None:
+        from archsearch.report.diagrams import arch_diagram
+
+        for rank, trial in enumerate(ranked[:DIAGRAMS], start=1):
+            try:
+                figure = arch_diagram(space, Arch(trial.arch))
+            except Exception as exc:  # noqa: BLE001 - a diagram must not take the report down
+                body.append(paragraph(f"(no diagram of trial {trial.number}: {exc})", "note"))
+                continue
+            score = goal.objectives[0].metric
+            body.append(figure_block(figure, f"#{rank}: trial {trial.number}, {score} = "
+                                             f"{trial.metrics.get(score, math.nan):.4g}"))
+    return Section("best", "Best architecture", "".join(body))
+
+
+def _anytime(trials: Sequence[TrialRecord], goal: Goal, config: dict[str, Any]) -> Section | None:
+    if not trials:
+        return None
+    _, report = stored_objectives(config)
+    caption = ("Best-so-far objective (blue) and the reported metric of the best-so-far arch (red, dashed) "
+               "against trials and against cost; grey dots are single trials.")
+    return Section("anytime", "Anytime performance", figure_block(figures.anytime_figure(trials, goal, report), caption))
+
+
+def _distribution(trials: Sequence[TrialRecord], goal: Goal, space: Any) -> Section | None:
+    dims = space.dims() if space is not None else {}
+    figure = figures.distribution_figure(trials, goal, dims)
+    if figure is None:
+        return None
+    caption = (f"Left: {goal.objectives[0].metric} over the evaluated architectures. Middle and right: how often "
+               "each choice of each categorical dim was evaluated, over all ok trials and in the best decile.")
+    return Section("distribution", "Evaluated architectures", figure_block(figure, caption))
+
+
+def _top_table(config: dict[str, Any], top: Sequence[TrialRecord], goal: Goal) -> Section:
+    _, report = stored_objectives(config)
+    leading = list(dict.fromkeys([o.metric for o in goal.objectives] + [report.metric]))
+    others = sorted({k for t in top for k in t.metrics} - set(leading))[:MAX_METRIC_COLUMNS]
+    columns = leading + others
+    rows = [[rank, t.number, *[t.metrics.get(c, math.nan) for c in columns], t.cost,
+             format_arch(config["space"], t.arch)] for rank, t in enumerate(top, start=1)]
+    body = table(["rank", "trial", *columns, "cost (s)", "arch"], rows, highlight=0) if rows else \
+        paragraph("No successful trial yet.", "warn")
+    return Section("top", f"Top {len(top)}", body)
+
+
+def _pareto(config: dict[str, Any], trials: Sequence[TrialRecord], goal: Goal) -> Section | None:
+    if not goal.multi:
+        return None
+    from archsearch.cli.common import front_summary
+    from archsearch.config import StudyConfig
+    from archsearch.report.pareto import fronts_figure, value_matrix
+    from archsearch.study import stored_result
+
+    reference = StudyConfig.from_mapping({"objective": config["objective"],
+                                          "reference_point": config.get("reference_point")}).reference()
+    summary = front_summary(list(trials), goal, reference)
+    matrix = value_matrix([stored_result(t) for t in trials], goal)
+    names = [o.metric for o in goal.objectives]
+    rows = [[t.number, *[t.metrics.get(n, math.nan) for n in names], format_arch(config["space"], t.arch)]
+            for t in summary["trials"]]
+    reference_text = ", ".join(f"{v:.6g}" for v in summary["reference_point"] or [])
+    body = [figure_block(fronts_figure({config["name"]: matrix}, goal), "Every pair of objectives; the "
+                         "non-dominated feasible archs joined and drawn large."),
+            paragraph(f"{len(rows)} archs on the front; hypervolume {summary['hypervolume']:.6g} w.r.t. the "
+                      f"reference point ({reference_text}): {summary['reference_choice']}."),
+            table(["trial", *names, "arch"], rows)]
+    return Section("pareto", "Pareto front", "".join(body))
+
+
+def _learning_curves(trials: Sequence[TrialRecord], goal: Goal) -> Section | None:
+    figure = figures.curves_figure(trials, goal)
+    if figure is None:
+        return None
+    caption = f"Per-epoch curves the estimator recorded; the best {figures.MAX_CURVES} trials in colour."
+    return Section("curves", "Learning curves", figure_block(figure, caption))
+
+
+def _epochs(config: dict[str, Any], epochs: Sequence[EpochRecord]) -> Section | None:
+    if not epochs:
+        return None
+    body = []
+    for record in (e for e in epochs if e.kind == "prerank"):
+        body.append(paragraph(f"Zero-cost pre-ranking: {record.metrics.get('pool', 0):.0f} random archs scored in "
+                              f"{record.seconds:.1f} s; the best {record.metrics.get('top', 0):.0f} were asked first."))
+    figure = figures.epochs_figure(epochs)
+    if figure is not None:
+        body.append(figure_block(figure, "Per epoch (one-shot) or outer step (meta-search): accuracies, losses, "
+                                         "collapse signs and the Hessian's dominant eigenvalue where recorded."))
+    body += [paragraph(note) for note in figures.collapse_notes(epochs)]
+    last = next((e for e in reversed(epochs) if e.kind in ("epoch", "meta") and e.arch), None)
+    if last is not None:
+        body.append(paragraph(f"Derived architecture after the last step: {format_arch(config['space'], last.arch)}"))
+    for record in (e for e in epochs if e.kind == "ranking"):
+        rows = [[k + 1, accuracy, format_arch(config["space"], arch)] for k, (arch, accuracy) in
+                enumerate(record.ranking[:TOP_K])]
+        body.append("<h3>Ranking by shared weights</h3>" + table(["rank", "shared-weight acc", "arch"], rows))
+    return Section("oneshot", "One-shot search", "".join(body)) if body else None
+
+
+def _failures(trials: Sequence[TrialRecord]) -> Section | None:
+    failed = [t for t in trials if t.status != "ok"]
+    if not failed:
+        return None
+    reasons = Counter((t.error or t.status).splitlines()[0][:200] for t in failed)
+    rows = [[count, reason, ", ".join(str(t.number) for t in failed if (t.error or t.status).startswith(reason[:50]))[:80]]
+            for reason, count in reasons.most_common()]
+    return Section("failures", f"Failed trials ({len(failed)})", table(["count", "reason", "trials"], rows))
+
+
+def write_report(path: str, document: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(document)
+
+
+__all__ = ["study_report", "write_report", "esc"]
