@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,8 +30,23 @@ class MixedSpace(SearchSpace):
         return super().is_valid(arch) and not (arch["op"] == "skip" and arch["depth"] > 4)
 
 
+EXAMPLE_SPACES = Path(__file__).resolve().parents[1] / "examples" / "spaces"
+SPACE_OPTIONS = {"declared": ("chain.yaml", "cell.yaml")}  # spaces made from options: the example files
+
+
 def all_spaces() -> list[SearchSpace]:
-    return [SPACES.create(name) for name in SPACES.names()] + [MixedSpace()]
+    from archsearch.spaces import create_space
+    from archsearch.spaces.declared import load_space_file
+
+    spaces = []
+    for name in SPACES.names():
+        for file in SPACE_OPTIONS.get(name, (None,)):
+            spaces.append(create_space(name, load_space_file(EXAMPLE_SPACES / file) if file else None))
+    return spaces + [MixedSpace()]
+
+
+def space_id(space: SearchSpace) -> str:
+    return f"{space.name}-{space.kind}" if space.name == "declared" else space.name  # type: ignore[attr-defined]
 
 
 def synthetic_result(space: SearchSpace, arch: Arch, fidelity: float | None = None) -> Result:
@@ -44,7 +60,7 @@ def json_round_trip(state: dict) -> dict:
     return json.loads(json.dumps(state))
 
 
-@pytest.fixture(params=all_spaces(), ids=lambda s: s.name)
+@pytest.fixture(params=all_spaces(), ids=space_id)
 def space(request: pytest.FixtureRequest) -> SearchSpace:
     return request.param
 

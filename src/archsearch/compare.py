@@ -23,7 +23,7 @@ import numpy as np
 from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
 from archsearch.core.objectives import Goal, Objective
-from archsearch.core.registry import BENCHMARKS
+from archsearch.benchmarks import load_benchmark
 from archsearch.execution.processes import ProcessExecutor
 from archsearch.store.memory import InMemoryStore
 from archsearch.study import Progress, Study, build_components
@@ -151,7 +151,7 @@ def table_optimum(config: StudyConfig) -> float | None:
     """The best value of the reported metric in the config's benchmark table (None without one)."""
     if config.benchmark is None:
         return None
-    table = BENCHMARKS.load(config.benchmark)()
+    table = load_benchmark(config.benchmark)
     column = getattr(table, "column", None)  # not part of the TabularBenchmark interface
     if column is None:
         return None

@@ -41,19 +41,32 @@ TRAIN_DEFAULT_REPORT = "test_acc"
 TABULAR_ESTIMATORS = ("tabular",)
 SPACE_DEFAULT_ESTIMATOR = {"activation": "activation", "activation2": "activation"}  # when no --estimator
 ESTIMATOR_DEFAULT_DATASET = {"activation": "mnist1d"}
+SPACE_DEFAULT_BENCHMARK = {"nb101": "nb101-zc500"}  # tabular searches of these spaces without --benchmark
+# keys not set explicitly, per registered benchmark (nb101-zc500 records no training time: a trial budget)
+BENCHMARK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "nb101-zc500": {"fidelity": 108, "report": "valid_acc", "budget_seconds": None, "max_trials": 100}}
+# keys not set explicitly, per surrogate estimator (simulated cost like a table, but no benchmark table);
+# nb301: the estimator's own 98 epochs, ~100 trials of ~5,000 simulated seconds, the 98-epoch accuracy reported
+SURROGATE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "nb301": {"space": "darts", "benchmark": None, "fidelity": None, "dataset": "cifar10",
+              "budget_seconds": 500_000.0, "report": "final_valid_acc"}}
+SURROGATE_SPACE_OPTIONS = {("nb301", "darts"): {"none_op": False}}  # NAS-Bench-301's DARTS space has no 'none'
 
-COMPONENT_PREFIXES = ("strategy", "estimator")
+COMPONENT_PREFIXES = ("strategy", "estimator", "space")
 
 
 @dataclass
 class StudyConfig:
     name: str = ""
     space: str = DEFAULT_SPACE
+    space_file: str | None = None  # the YAML/JSON file a declared space was read from (for the record)
+    space_options: dict[str, Any] = field(default_factory=dict)  # e.g. a declared space's definition
     strategy: str = DEFAULT_STRATEGY
     strategy_options: dict[str, Any] = field(default_factory=dict)
     estimator: str = "tabular"
     estimator_options: dict[str, Any] = field(default_factory=dict)
     benchmark: str | None = DEFAULT_BENCHMARK
+    table: str | None = None  # a generic table file (--table): the benchmark; its metadata gives space, dataset...
     dataset: str = DEFAULT_DATASET
     fidelity: float | None = DEFAULT_FIDELITY
     budget_seconds: float | None = DEFAULT_BUDGET_SECONDS
@@ -91,6 +104,10 @@ class StudyConfig:
     def from_mapping(cls, data: dict[str, Any]) -> "StudyConfig":
         config = cls()
         for key, value in data.items():
+            if key == "space_file" and data.get("space_options"):  # a stored config carries the definition itself
+                config.space_file = _text_or_none(key, value)
+                config.__dict__["_explicit"].add(key)
+                continue
             config.set(key, value)
         return config
 
@@ -110,6 +127,10 @@ class StudyConfig:
             data = {}
         if not isinstance(data, dict):
             raise UserError(f"config file {path} must hold a mapping of keys, e.g. 'strategy: random'")
+        space_file = data.get("space_file")
+        if isinstance(space_file, str) and not Path(space_file).is_absolute() \
+                and (file.parent / space_file).is_file():  # relative to the config file's folder
+            data["space_file"] = str(file.parent / space_file)
         return cls.from_mapping(data)
 
     def set(self, key: str, value: Any) -> None:
@@ -120,6 +141,12 @@ class StudyConfig:
         prefix, dot, option = key.partition(".")
         if dot and prefix in COMPONENT_PREFIXES and option:
             set_dotted(getattr(self, f"{prefix}_options"), option, value)
+            return
+        if key == "space_file":
+            self._read_space_file(value)
+            return
+        if key == "space" and isinstance(value, dict) and "kind" in value:  # space: {kind: chain, dims: ...}
+            self.space, self.space_options = "declared", dict(value)
             return
         if key in COMPONENT_PREFIXES and isinstance(value, dict):  # strategy: {name: ..., population_size: ...}
             value = dict(value)
@@ -134,10 +161,23 @@ class StudyConfig:
             value = ",".join(str(item) for item in value) if value else None
         if key not in _SCALAR_KEYS:
             raise UserError(f"unknown config key {key!r}; keys: {', '.join(sorted(_SCALAR_KEYS))}, "
-                            f"strategy.<option>, estimator.<option>")
+                            f"strategy.<option>, estimator.<option>, space.<option>")
         if key in _TEXT_KEYS and not (isinstance(value, str) or (value is None and key in _OPTIONAL_TEXT_KEYS)):
             raise UserError(f"config key {key!r} must be a text value, got {value!r}")
         setattr(self, key, value)
+
+    def _read_space_file(self, value: Any) -> None:
+        """``space_file``: read and check the declared space now; the config carries its definition from here on."""
+        self.space_file = _text_or_none("space_file", value)
+        if self.space_file is None:
+            return
+        if self.was_set("space") and self.space != "declared":
+            raise UserError(f"--space-file declares the space; it cannot be combined with --space {self.space}")
+        from archsearch.spaces.declared import load_space_file
+
+        self.space_options = load_space_file(self.space_file)
+        self.space = "declared"
+        self.__dict__["_explicit"].add("space")
 
     def apply_overrides(self, pairs: list[str]) -> None:
         """``--set key=value`` pairs; values are parsed as YAML scalars (20, 0.5, true, text)."""
@@ -163,15 +203,64 @@ class StudyConfig:
 
     def apply_estimator_defaults(self) -> None:
         """A non-tabular estimator gets the training defaults for the keys not set explicitly."""
+        if self.table is not None:
+            self.apply_table_defaults()
+            return
         if not self.was_set("estimator") and self.space in SPACE_DEFAULT_ESTIMATOR:
             self.estimator = SPACE_DEFAULT_ESTIMATOR[self.space]
         if self.estimator in TABULAR_ESTIMATORS:
+            self.apply_benchmark_defaults()
+            return
+        if self.estimator in SURROGATE_DEFAULTS:
+            self.apply_surrogate_defaults()
             return
         trial_budget = self.was_set("max_trials") and self.max_trials is not None
         dataset = ESTIMATOR_DEFAULT_DATASET.get(self.estimator, TRAIN_DEFAULT_DATASET)
         defaults = {"benchmark": None, "fidelity": None, "dataset": dataset,
                     "budget_seconds": None if trial_budget else TRAIN_DEFAULT_BUDGET_SECONDS,
                     "report": TRAIN_DEFAULT_REPORT}
+        for key, value in defaults.items():
+            if not self.was_set(key):
+                setattr(self, key, value)
+
+    def apply_surrogate_defaults(self) -> None:
+        """A surrogate estimator (nb301) gets its space (and space options), fidelity, budget and report."""
+        defaults = dict(SURROGATE_DEFAULTS[self.estimator])
+        if self.was_set("max_trials") and self.max_trials is not None:
+            defaults["budget_seconds"] = None
+        for key, value in defaults.items():
+            if not self.was_set(key):
+                setattr(self, key, value)
+        for option, value in SURROGATE_SPACE_OPTIONS.get((self.estimator, self.space), {}).items():
+            self.space_options.setdefault(option, value)
+
+    def apply_benchmark_defaults(self) -> None:
+        """A tabular search of a space with its own table (nb101) gets that table and its defaults."""
+        if not self.was_set("benchmark") and self.space in SPACE_DEFAULT_BENCHMARK:
+            self.benchmark = SPACE_DEFAULT_BENCHMARK[self.space]
+        for key, value in BENCHMARK_DEFAULTS.get(self.benchmark or "", {}).items():
+            if not self.was_set(key):
+                setattr(self, key, value)
+
+    def apply_table_defaults(self) -> None:
+        """``table``: the generic table file is the benchmark (by its absolute path, so that workers find it), and
+        its metadata gives the keys not set explicitly: space (and its options), dataset, fidelity, objective, report."""
+        from archsearch.benchmarks.table_meta import check_table_path, is_table_path, read_metadata
+
+        path = str(check_table_path(self.table))
+        if self.was_set("benchmark") and self.benchmark is not None and not (
+                is_table_path(self.benchmark) and str(Path(self.benchmark).resolve()) == path):
+            raise UserError(f"--table {self.table} and --benchmark {self.benchmark} name two tables; give one")
+        if self.estimator not in TABULAR_ESTIMATORS:
+            raise UserError(f"--table is searched by the tabular estimator, not {self.estimator!r}")
+        meta = read_metadata(path)
+        self.table = self.benchmark = path
+        defaults: dict[str, Any] = {"dataset": meta.dataset, "fidelity": float(meta.default_fidelity),
+                                    "objective": meta.objective_text(), "report": meta.report_text()}
+        if not self.was_set("space"):
+            defaults["space"] = meta.space
+            if not self.was_set("space_options"):
+                defaults["space_options"] = dict(meta.space_options)
         for key, value in defaults.items():
             if not self.was_set(key):
                 setattr(self, key, value)
@@ -184,10 +273,19 @@ class StudyConfig:
         """Check names, numbers and options; raise one ``UserError`` for the first problem."""
         self.apply_estimator_defaults()
         SPACES.check(self.space)
+        if self.space_file is not None and self.space != "declared":
+            raise UserError(f"--space-file declares the space; it cannot be combined with --space {self.space}")
+        if not isinstance(self.space_options, dict):
+            raise UserError(f"space_options must be a mapping, got {self.space_options!r}")
+        from archsearch.spaces import space_from_config
+
+        space_from_config(self)  # a declared space's definition (or another space's options) checked now
         STRATEGIES.check(self.strategy)
         ESTIMATORS.check(self.estimator)
         if self.benchmark is not None:
-            BENCHMARKS.check(self.benchmark)
+            from archsearch.benchmarks import check_benchmark
+
+            check_benchmark(self.benchmark)  # a registered name or a table file
         self.seed = _integer("seed", self.seed, minimum=0)
         if self.max_trials is not None:
             self.max_trials = _integer("max_trials", self.max_trials, minimum=1)
@@ -265,10 +363,10 @@ class StudyConfig:
         return values
 
 
-_SCALAR_KEYS = {f.name for f in fields(StudyConfig)} - {"strategy_options", "estimator_options"}
-_TEXT_KEYS = {"name", "space", "strategy", "estimator", "benchmark", "dataset", "objective", "report", "device",
+_SCALAR_KEYS = {f.name for f in fields(StudyConfig)} - {"strategy_options", "estimator_options", "space_options"}
+_TEXT_KEYS = {"name", "space", "space_file", "strategy", "estimator", "benchmark", "table", "dataset", "objective", "report", "device",
               "data_dir", "executor", "prerank", "constraint", "reward", "reference_point", "warm_start", "address"}
-_OPTIONAL_TEXT_KEYS = {"benchmark", "data_dir", "prerank", "constraint", "reward", "reference_point", "warm_start",
+_OPTIONAL_TEXT_KEYS = {"space_file", "benchmark", "table", "data_dir", "prerank", "constraint", "reward", "reference_point", "warm_start",
                        "address"}
 _LIST_KEYS = {"objective", "constraint", "reference_point"}  # a YAML list is joined with commas
 EXECUTORS = ("serial", "processes", "ray")
@@ -296,6 +394,12 @@ def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -
         if option not in valid:
             raise UserError(f"unknown option {kind}.{option} for {kind} {name!r}; "
                             f"options: {', '.join(valid) or '(none)'}")
+
+
+def _text_or_none(key: str, value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise UserError(f"config key {key!r} must be a text value, got {value!r}")
+    return value
 
 
 def _integer(key: str, value: Any, minimum: int) -> int:

@@ -28,7 +28,6 @@ import torch
 from torch import nn
 
 from archsearch.core.errors import UserError
-from archsearch.core.registry import SPACES
 from archsearch.core.space import SearchSpace
 from archsearch.metrics._runtime import check_input_shape, dummy_input, evaluating
 
@@ -62,9 +61,12 @@ class Checkpoint:
     num_classes: int
     extra: dict[str, Any] = field(default_factory=dict)
     state_dict: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+    space_options: dict[str, Any] = field(default_factory=dict)  # e.g. a declared space's definition
 
     def search_space(self) -> SearchSpace:
-        return SPACES.create(self.space)
+        from archsearch.spaces import create_space
+
+        return create_space(self.space, self.space_options)
 
     def build_model(self) -> nn.Module:
         """The network, rebuilt from the space and loaded with the weights (strict), in eval mode."""
@@ -81,8 +83,11 @@ class Checkpoint:
 # -- checkpoints --------------------------------------------------------------------------------
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, arch: Mapping[str, Any], space: str | SearchSpace,
                     net: Mapping[str, Any], input_shape: Sequence[int], num_classes: int,
-                    extra: Mapping[str, Any] | None = None) -> Path:
-    """Write ``model``'s weights (on CPU) and how to rebuild it; only plain types besides the tensors."""
+                    extra: Mapping[str, Any] | None = None, space_options: Mapping[str, Any] | None = None) -> Path:
+    """Write ``model``'s weights (on CPU) and how to rebuild it; only plain types besides the tensors. A space
+    object brings its own ``space_options`` (a declared space's definition)."""
+    if space_options is None and isinstance(space, SearchSpace):
+        space_options = space.space_options()
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -94,6 +99,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, arch: Mapping[
         "num_classes": int(num_classes),
         "extra": _plain(dict(extra or {}), "extra"),
     }
+    if space_options:  # optional: older checkpoints have none
+        payload["space_options"] = _plain(dict(space_options), "space_options")
     path = Path(path)
     _atomic_write(path, lambda tmp: torch.save(payload, tmp))
     return path
@@ -122,7 +129,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         return Checkpoint(arch=dict(payload["arch"]), space=str(payload["space"]), net=dict(payload["net"]),
                           input_shape=check_input_shape(payload["input_shape"]),
                           num_classes=int(payload["num_classes"]), extra=dict(payload["extra"]),
-                          state_dict=dict(payload["state_dict"]))
+                          state_dict=dict(payload["state_dict"]), space_options=dict(payload.get("space_options") or {}))
     except (TypeError, ValueError, UserError) as exc:
         raise UserError(f"{path} is a damaged archsearch checkpoint: {_one_line(exc)}") from None
 
@@ -166,9 +173,12 @@ def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | os.Pat
 
 def export_genotype(path: str | os.PathLike, *, arch: Mapping[str, Any], space: str | SearchSpace,
                     net: Mapping[str, Any], input_shape: Sequence[int], num_classes: int,
-                    metrics: Mapping[str, Any] | None = None) -> Path:
-    """Write the architecture as JSON: space, arch mapping, the space's native arch string, build kwargs."""
-    space_obj = SPACES.create(space) if isinstance(space, str) else space
+                    metrics: Mapping[str, Any] | None = None, space_options: Mapping[str, Any] | None = None) -> Path:
+    """Write the architecture as JSON: space, arch mapping, the space's native arch string, build kwargs (and
+    the space's options, e.g. a declared space's definition, when it has any)."""
+    from archsearch.spaces import create_space
+
+    space_obj = create_space(space, space_options) if isinstance(space, str) else space
     parsed = space_obj.validate(arch)
     document: dict[str, Any] = {
         "format": GENOTYPE_FORMAT,
@@ -180,6 +190,8 @@ def export_genotype(path: str | os.PathLike, *, arch: Mapping[str, Any], space: 
         "input_shape": list(check_input_shape(input_shape)),
         "num_classes": int(num_classes),
     }
+    if space_obj.space_options():
+        document["space_options"] = _plain(space_obj.space_options(), "space_options")
     if metrics is not None:
         document["metrics"] = _plain(dict(metrics), "metrics")
     path = Path(path)
@@ -209,6 +221,7 @@ def export_all(checkpoint: Checkpoint | str | os.PathLike, out_dir: str | os.Pat
         stored = checkpoint.extra.get("metrics")
         written["genotype"] = export_genotype(
             out / EXPORT_FILES["genotype"], arch=checkpoint.arch, space=checkpoint.space, net=checkpoint.net,
+            space_options=checkpoint.space_options,
             input_shape=checkpoint.input_shape, num_classes=checkpoint.num_classes,
             metrics=metrics if metrics is not None else (stored if isinstance(stored, Mapping) else None))
     return written

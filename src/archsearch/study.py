@@ -30,10 +30,11 @@ from typing import Any
 import numpy as np
 
 from archsearch.config import RUNTIME_KEYS, StudyConfig, check_options
-from archsearch.core.errors import UserError
+from archsearch.benchmarks import load_benchmark
+from archsearch.core.errors import SearchAborted, UserError
 from archsearch.core.estimator import Estimator
 from archsearch.core.objectives import Goal, Objective
-from archsearch.core.registry import BENCHMARKS, ESTIMATORS, SPACES, STRATEGIES
+from archsearch.core.registry import BENCHMARKS, ESTIMATORS, STRATEGIES
 from archsearch.core.arch import Arch
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
@@ -41,6 +42,7 @@ from archsearch.core.strategy import Strategy, TrialRequest
 from archsearch.execution import WorkerLost
 from archsearch.execution.processes import make_executor
 from archsearch.prerank import check_prerank, rank_pool, top_archs
+from archsearch.spaces import space_from_config
 from archsearch.warm_start import load_prior
 from archsearch.store.base import EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
 
@@ -89,10 +91,10 @@ class Progress:
 def build_components(config: StudyConfig) -> Components:
     """Space, strategy, estimator and objectives from a validated config (UserError when they clash)."""
     config.validate()
-    space = SPACES.create(config.space)
+    space = space_from_config(config)
     strategy = STRATEGIES.create(config.strategy, **config.strategy_options)
     if config.benchmark is not None:
-        benchmark_space = getattr(BENCHMARKS.load(config.benchmark)(), "space_name", config.space)
+        benchmark_space = getattr(load_benchmark(config.benchmark), "space_name", config.space)
         if benchmark_space != config.space:
             raise UserError(f"benchmark {config.benchmark!r} tabulates space {benchmark_space!r}, not {config.space!r}")
     estimator = _create_estimator(config, space)
@@ -420,6 +422,8 @@ class Study:
                               f"its worker died {flight.attempts} times ({reason})")
             self._submit_all([flight], flights)
             return None
+        except SearchAborted:  # a trial that must stop the search (e.g. an arch a partial table lacks)
+            raise
         except Exception as exc:  # noqa: BLE001 - a failing trial must not stop the search
             # no cost: the budget must not depend on wall-clock timing of a crash (same seed, same history)
             return Result(request.arch, {}, 0.0, self._fidelity(request), "failed", f"{type(exc).__name__}: {exc}")

@@ -27,6 +27,9 @@ def load_prior(config: Any, store: Store, strategy: Any) -> Prior | None:
     if source.config.get("space") != config.space:
         raise UserError(f"--warm-start {config.warm_start!r} searched space {source.config.get('space')!r}, "
                         f"this search {config.space!r}: a prior must come from the same space")
+    if (source.config.get("space_options") or {}) != (getattr(config, "space_options", None) or {}):
+        raise UserError(f"--warm-start {config.warm_start!r} searched another {config.space!r} space (its "
+                        f"definition differs): a prior must come from the same space")
     from archsearch.study import stored_result
 
     results = tuple(stored_result(trial) for trial in store.trials(source.id))

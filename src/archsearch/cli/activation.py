@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from archsearch.cli import search
-from archsearch.cli.common import add_store_argument, check_plot_path, open_store
+from archsearch.cli.common import ExampleHelpFormatter, add_store_argument, check_plot_path, open_store
 from archsearch.core.arch import Arch
 from archsearch.core.errors import UserError
 from archsearch.core.registry import SPACES
+from archsearch.spaces import space_from_config
 from archsearch.store.base import ExperimentRecord, TrialRecord
 
 SEARCH_DEFAULTS = {"space": "activation", "strategy": "reinforce"}
@@ -32,7 +33,6 @@ DEFAULT_BASELINES = ("relu", "swish", "gelu")
 DEFAULT_SEEDS = 5
 DEFAULT_EVAL_DATASET = "mnist5k"
 DEFAULT_EVAL_EPOCHS = 3.0
-PLOT_RANGE = 5.0
 SIGNIFICANCE = 0.05
 
 SEARCH_EXAMPLE = ("example: archsearch activation-search --dataset mnist1d --max-trials 200 --set estimator.epochs=3 "
@@ -47,7 +47,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Search symbolic activation functions b(u1(x1), u2(x2)) (Ramachandran et al. 2017): 'search' "
                     "with --space activation (or activation2), the activation estimator (a fixed child network, "
                     "mnist1d by default) and --strategy reinforce as defaults; prints the top functions.",
-        epilog=SEARCH_EXAMPLE)
+        epilog=SEARCH_EXAMPLE, formatter_class=ExampleHelpFormatter)
     search.add_search_arguments(parser)
     parser.add_argument("--top", type=int, default=DEFAULT_TOP, help=f"functions listed at the end (default {DEFAULT_TOP})")
     parser.add_argument("--plot", metavar="FILE", help="plot the top functions beside ReLU (.png/.svg)")
@@ -58,7 +58,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Train the activation estimator's child network with each function for several seeds (same "
                     "initial weights and batches per seed for every function) and report mean +- std and a paired "
                     "t-test against ReLU. Functions: arch strings of the space, baseline names, and/or a study's top.",
-        epilog=EVAL_EXAMPLE)
+        epilog=EVAL_EXAMPLE, formatter_class=ExampleHelpFormatter)
     parser.add_argument("functions", nargs="*", help="arch strings ('sigmoid_mul(beta_mul(x), x(x))') or baseline "
                                                      "names (relu, swish, silu, gelu, elu, selu, leaky_relu, ...)")
     parser.add_argument("--from-study", metavar="NAME", help="add the top functions of this activation search")
@@ -86,7 +86,7 @@ def run_search(args: argparse.Namespace) -> int:
         args.name = f"activation-search-{time.strftime('%Y%m%d-%H%M%S')}"
     code = search.run(args, defaults=SEARCH_DEFAULTS)
     experiment, trials = load_study(args.store, args.name)
-    space = SPACES.create(experiment.config["space"])
+    space = space_from_config(experiment.config)
     if not hasattr(space, "formula"):
         return code
     metric, maximise = _objective(experiment.config)
@@ -142,37 +142,9 @@ def describe_functions(space: Any, trials: list[TrialRecord], metric: str) -> li
 
 def plot_functions(space: Any, archs: list[Arch], path: str, labels: list[str] | None = None) -> None:
     """One panel per function on [-5, 5] (every beta = 1), ReLU dashed beside it."""
-    import matplotlib
+    from archsearch.report.diagrams import activation_curves
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import torch
-
-    x = torch.linspace(-PLOT_RANGE, PLOT_RANGE, 401)
-    columns = min(5, max(1, len(archs)))
-    rows = max(1, math.ceil(len(archs) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i >= len(archs):
-            ax.axis("off")
-            continue
-        with torch.no_grad():
-            y = space.build(archs[i])(x)
-        ax.plot(x, torch.relu(x), "--", color="gray", linewidth=1, label="ReLU")
-        ax.plot(x, y, color="C0", linewidth=1.6, label="found")
-        finite = y[torch.isfinite(y)]
-        if finite.numel():
-            low, high = float(finite.min()), float(finite.max())
-            pad = 0.1 * (high - low) + 1e-3
-            ax.set_ylim(max(low, -10) - pad, min(high, 10) + pad)
-        title = labels[i] if labels else f"#{i + 1} {space.known_name(archs[i]) or ''}"
-        ax.set_title(title, fontsize=8)
-        ax.set_xlabel(space.formula(archs[i]), fontsize=7)
-        ax.grid(alpha=0.3)
-    axes.flat[0].legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    activation_curves(space, archs, labels).savefig(path)
 
 
 # -- activation-eval -------------------------------------------------------------------------------------
@@ -235,7 +207,7 @@ def _functions(args: argparse.Namespace) -> tuple[str, list[str]]:
         if space_name is not None and space_name != study_space:
             raise UserError(f"--space {space_name} differs from study {args.from_study!r}'s space {study_space!r}")
         space_name = study_space
-        space = SPACES.create(space_name)
+        space = space_from_config(experiment.config)
         if not hasattr(space, "formula"):
             raise UserError(f"study {args.from_study!r} searched space {space_name!r}, not activation functions")
         metric, maximise = _objective(experiment.config)

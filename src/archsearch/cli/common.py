@@ -17,9 +17,13 @@ DEFAULT_STORE = "runs.db"
 # CLI flag -> config key (flags default to None so that only given flags override the config file)
 STUDY_FLAGS: dict[str, tuple[str, Any, str]] = {
     "--space": ("space", str, "search space (archsearch list spaces)"),
+    "--space-file": ("space_file", str, "YAML/JSON file declaring the space (a chain of layers or a cell whose "
+                                        "dims choose ops); sets --space declared"),
     "--strategy": ("strategy", str, "search strategy (archsearch list strategies)"),
     "--estimator": ("estimator", str, "performance estimator (archsearch list estimators)"),
     "--benchmark": ("benchmark", str, "tabular benchmark to query (archsearch list benchmarks)"),
+    "--table": ("table", str, "a generic table file (.parquet/.csv with .meta.yaml beside it, e.g. from 'archsearch "
+                              "bench build') to search; its metadata sets space, dataset, fidelity, objective, report"),
     "--dataset": ("dataset", str, "dataset, e.g. cifar10, cifar100, ImageNet16-120 on nb201"),
     "--fidelity": ("fidelity", float, "fidelity of each trial: epochs (nb201 table: 12 or 200; train: any)"),
     "--budget-seconds": ("budget_seconds", float, "stop once this many (simulated) seconds are spent"),
@@ -31,7 +35,7 @@ STUDY_FLAGS: dict[str, tuple[str, Any, str]] = {
     "--reward": ("reward", str, "scalarise for one-objective strategies: mnasnet:latency_ms<=5 (ACC x (LAT/T)^-0.07) "
                                 "or mnasnet-hard:latency_ms<=5"),
     "--reference-point": ("reference_point", str, "hypervolume reference, one raw value per objective, e.g. 0,2.2e8"),
-    "--report": ("report", str, "metric reported for the best arch, e.g. final_test_acc"),
+    "--report-metric": ("report", str, "metric reported for the best arch, e.g. final_test_acc (config key: report)"),
     "--device": ("device", str, "auto (CUDA when available), cpu, cuda or cuda:N"),
     "--data-dir": ("data_dir", str, "where a file dataset lives (cifar10, image-folder; the .npz file for npz)"),
     "--download": ("download", bool, "download the dataset into --data-dir where it can (cifar10)"),
@@ -50,6 +54,16 @@ STUDY_FLAGS: dict[str, tuple[str, Any, str]] = {
     "--warm-start-top": ("warm_start_top", int, "how many of its best archs are evaluated first (default 10)"),
     "--max-memory": ("max_memory", str, "one-shot searches: refuse to start above this estimated peak (2GiB, 512MiB)"),
 }
+
+
+class ExampleHelpFormatter(argparse.HelpFormatter):
+    """Wraps the description to the terminal; prints an epilog that starts with ``example`` verbatim, so the
+    example commands keep their lines and can be copied (``RawDescriptionHelpFormatter`` for the epilog only)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.lstrip().startswith("example"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
@@ -92,12 +106,19 @@ def open_store(path: str, create: bool, write: bool = True) -> SQLiteStore:
 
 
 def format_arch(space_name: str, arch: dict[str, Any]) -> str:
-    """The space's native string for a stored arch (the JSON key if the space is unknown)."""
+    """The space's native string for a stored arch (the JSON key if the space is unknown, or needs options
+    to be made, as a declared space, whose native string is the JSON key)."""
     from archsearch.core.arch import Arch
+    from archsearch.core.errors import UserError
+    from archsearch.spaces import create_space
 
-    if space_name in SPACES:
-        return SPACES.create(space_name).format(Arch(arch))
-    return Arch(arch).key()
+    if space_name not in SPACES:
+        return Arch(arch).key()
+    try:
+        space = create_space(space_name)
+    except UserError:
+        return Arch(arch).key()
+    return space.format(Arch(arch))
 
 
 def format_metrics(metrics: dict[str, float]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from archsearch.cli.common import add_study_arguments, check_plot_path, study_config
+from archsearch.cli.common import ExampleHelpFormatter, add_study_arguments, check_plot_path, study_config
 from archsearch.compare import compare_strategies, table_optimum
 from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
@@ -29,12 +29,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Run each strategy for seeds 0..N-1 under one protocol and report the mean and standard "
                     "deviation (ddof=1) of the reported metric of each run's best arch, with an optional "
                     "anytime plot (mean best-so-far with a 95%% band across seeds).",
-        epilog=EXAMPLE)
+        epilog=EXAMPLE, formatter_class=ExampleHelpFormatter)
     add_study_arguments(parser, skip=("--strategy", "--seed", "--executor", "--workers"))
     parser.add_argument("--strategies", default="random,regularized-evolution",
                         help="comma-separated strategy names (default: random,regularized-evolution)")
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (default 10)")
-    parser.add_argument("--workers", type=int, default=1, help="processes running seeds in parallel (default 1)")
+    parser.add_argument("--workers", dest="seed_workers", type=int, default=1, help="processes running seeds in parallel (default 1)")
     parser.add_argument("--json", dest="json_out", metavar="FILE", help="write the results as JSON to FILE")
     parser.add_argument("--trajectories", action="store_true",
                         help="include every run's anytime trajectory (cost, reported best-so-far) in --json")
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     progress = _SeedProgress(len(strategies) * args.seeds, enabled=not args.quiet)
     started = time.perf_counter()
     try:
-        results = compare_strategies(config, strategies, args.seeds, on_done=progress, workers=args.workers)
+        results = compare_strategies(config, strategies, args.seeds, on_done=progress, workers=args.seed_workers)
     finally:
         progress.close()
     elapsed = time.perf_counter() - started
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if config.goal().multi:
         _print_hypervolumes(config, results)
     print(f"({_plural(len(results), 'strategy', 'strategies')} x {_plural(args.seeds, 'seed')} in {elapsed:.1f} s "
-          f"wall clock, {_plural(args.workers, 'worker')})")
+          f"wall clock, {_plural(args.seed_workers, 'worker')})")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(_document(config, args, results), indent=1, allow_nan=False))
         print(f"wrote {args.json_out}")
@@ -113,8 +113,8 @@ def _check_arguments(args: argparse.Namespace, config: StudyConfig) -> list[str]
     if config.warm_start is not None:
         raise UserError("compare runs every seed in memory, with no stored study to warm-start from: use "
                         "'archsearch search --warm-start NAME' (perf/warm_start_nb201.py compares cold and warm)")
-    if args.workers < 1:
-        raise UserError(f"--workers must be at least 1, got {args.workers}")
+    if args.seed_workers < 1:
+        raise UserError(f"--workers must be at least 1, got {args.seed_workers}")
     strategies = list(dict.fromkeys(s.strip() for s in args.strategies.split(",") if s.strip()))
     if not strategies:
         raise UserError("--strategies needs at least one name")
@@ -139,7 +139,7 @@ def _document(config: StudyConfig, args: argparse.Namespace, results: dict[str, 
                 "budget_seconds": config.budget_seconds, "max_trials": config.max_trials,
                 "objective": config.objective, "constraint": config.constraint, "reward": config.reward,
                 "report": config.report, "seeds": args.seeds,
-                "workers": args.workers, "results": kept}
+                "workers": args.seed_workers, "results": kept}
     return _finite_or_null(document)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from archsearch.cli.common import add_study_arguments, format_metrics, study_config
+from archsearch.cli.common import ExampleHelpFormatter, add_study_arguments, format_metrics, study_config
 from archsearch.study import build_components
 
 
@@ -14,7 +14,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "evaluate", help="evaluate architectures given as strings (native or JSON)",
         description="Evaluate one or more architectures with the configured estimator and print their metrics.",
         epilog="example: archsearch evaluate --fidelity 200 "
-               "'|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|'")
+               "'|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|'",
+        formatter_class=ExampleHelpFormatter)
     parser.add_argument("archs", nargs="+", metavar="ARCH", help="architecture string, e.g. NB201's |op~0|+|...|")
     add_study_arguments(parser, skip=("--strategy", "--budget-seconds", "--max-trials", "--executor", "--workers"))
     parser.add_argument("--json", action="store_true", help="print one JSON object per line")

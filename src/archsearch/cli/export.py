@@ -62,10 +62,10 @@ def run(args: argparse.Namespace) -> int:
 def _untrained_checkpoint(args: argparse.Namespace) -> Any:
     """A ``Checkpoint`` of the arch at its seeded initial weights (the best of NAME, or --arch)."""
     from archsearch.cli.train import parse_overrides
-    from archsearch.core.registry import SPACES
+    from archsearch.spaces import create_space, space_from_config
 
     if args.arch:
-        space = SPACES.create(args.space)
+        space = create_space(args.space)
         options = parse_overrides(args.overrides)
         other = sorted(set(options) - {"net"})
         if other or not isinstance(options.get("net", {}), dict):
@@ -83,7 +83,7 @@ def _untrained_checkpoint(args: argparse.Namespace) -> Any:
     if best is None:
         raise UserError(f"experiment {args.name!r} has no successful trial to export")
     config = experiment.config
-    space = SPACES.create(config["space"])
+    space = space_from_config(config)
     options = dict(config.get("estimator_options", {}))
     return _checkpoint(space, config["space"], space.validate(best.arch), config["dataset"], options, config,
                        metrics=best.metrics)
@@ -113,7 +113,8 @@ def _checkpoint(space: Any, space_name: str, arch: Any, dataset: str, options: d
             raise UserError(f"cannot build the {space_name} network with net options {net}: "
                             f"{type(exc).__name__}: {first}") from None
     return Checkpoint(arch=dict(arch), space=space_name, net=net, input_shape=tuple(input_shape),
-                      num_classes=num_classes, extra={"metrics": dict(metrics or {})}, state_dict=model.state_dict())
+                      num_classes=num_classes, extra={"metrics": dict(metrics or {})}, state_dict=model.state_dict(),
+                      space_options=space.space_options())
 
 
 def _check_net(space: Any, space_name: str, net: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from archsearch.cli.common import ExampleHelpFormatter
 from archsearch.core.errors import UserError
 
 EXAMPLE = ("example: archsearch latency --space mobile --archs 20 --input-shape 3,224,224 --table lut.json "
@@ -21,7 +22,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Sample archs, predict each one's batch-1 latency as the sum of its units' latencies in a "
                     "lookup table (FBNet/MnasNet; missing units are measured and the table is saved), measure the "
                     "whole network, and print the error of each and the mean absolute percentage error.",
-        epilog=EXAMPLE)
+        epilog=EXAMPLE, formatter_class=ExampleHelpFormatter)
     parser.add_argument("--space", default="mobile", help="search space (default mobile)")
     parser.add_argument("--archs", type=int, default=20, help="random archs to check (default 20)")
     parser.add_argument("--input-shape", default="3,224,224", help="C,H,W of one input (default 3,224,224)")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from archsearch.cli.common import ExampleHelpFormatter
 from archsearch.core.registry import REGISTRIES
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("list", help="list registered spaces, strategies, estimators, benchmarks, datasets",
-                                 epilog="example: archsearch list strategies")
+                                 epilog="example: archsearch list strategies",
+                                 formatter_class=ExampleHelpFormatter)
     parser.add_argument("kind", nargs="?", choices=sorted(REGISTRIES), help="what to list (default: everything)")
     parser.set_defaults(run=run)
 

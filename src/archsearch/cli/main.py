@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from archsearch import __version__
-from archsearch.cli import activation, compare, evaluate, export, latency, list_components, meta_search, meta_test, report, resume, scale, search, show, train
+from archsearch.cli import activation, bench, compare, evaluate, export, latency, list_components, meta_search, meta_test, report, resume, scale, search, show, train
 from archsearch.core.errors import UserError
 
 SUBCOMMANDS = (search, resume, show, report, compare, evaluate, train, export, latency, scale, meta_search, meta_test,
-               activation, list_components)
+               activation, bench, list_components)
 EXIT_USER_ERROR = 2
 
 

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from archsearch.cli.common import add_store_argument, format_arch, open_store
+from archsearch.cli.common import ExampleHelpFormatter, add_store_argument, format_arch, open_store
 from archsearch.core.errors import UserError
 from archsearch.store.base import EpochRecord
 
@@ -24,7 +24,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "cells across Omniglot tasks (T-NAS: MAML over both; MetaNAS: Reptile over both). The "
                     "meta-architecture is stored every --checkpoint-every iterations; 'archsearch meta-test NAME' "
                     "adapts it to each test task (task-specific arch) and reports the accuracy.",
-        epilog=EXAMPLE)
+        epilog=EXAMPLE, formatter_class=ExampleHelpFormatter)
     parser.add_argument("--dataset", default="omniglot", help="few-shot dataset (omniglot)")
     parser.add_argument("--method", default="tnas", help="tnas or metanas (default tnas)")
     parser.add_argument("--ways", type=int, default=5, help="classes per task (default 5)")

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from archsearch.cli.common import ExampleHelpFormatter
 from archsearch.core.errors import UserError
 
 # ---- defaults -----------------------------------------------------------------------------------------
@@ -34,7 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Meta-train the 4-conv baseline of MAML, Prototypical Networks, Relation Network or Reptile "
                     "(each at its paper's Omniglot settings) on the meta-train alphabets, then report mean "
                     "accuracy +- 95% CI, parameters and adaptation time per task on meta-test episodes.",
-        epilog=EXAMPLE)
+        epilog=EXAMPLE, formatter_class=ExampleHelpFormatter)
     parser.add_argument("name", nargs="?", default=None,
                         help="a stored meta-search (archsearch meta-search) to adapt per task; or give --baseline")
     parser.add_argument("--baseline", default=None, choices=BASELINES, help="few-shot learner to meta-train")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from archsearch.cli.common import add_store_argument, open_store
+from archsearch.cli.common import ExampleHelpFormatter, add_store_argument, open_store
 from archsearch.core.errors import UserError
 
 EXAMPLE = "example: archsearch report demo --store runs.db -o demo.html"
@@ -19,7 +19,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "that reproduces it, the anytime curve, the distribution of evaluated archs, the top-k table, "
                     "the Pareto front (multi-objective), learning curves, one-shot epochs and diagrams of the best "
                     "architectures. Reads the store only.",
-        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLE, formatter_class=ExampleHelpFormatter)
     parser.add_argument("name", help="experiment name (archsearch show --store FILE lists them)")
     add_store_argument(parser)
     parser.add_argument("-o", "--output", default=None, metavar="FILE",

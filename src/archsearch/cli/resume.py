@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from archsearch.cli.common import STUDY_FLAGS, add_store_argument, open_store
+from archsearch.cli.common import STUDY_FLAGS, ExampleHelpFormatter, add_store_argument, open_store
 from archsearch.config import RUNTIME_KEYS
 from archsearch.cli.report_run import run_study
 from archsearch.study import Study
@@ -14,7 +14,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "resume", help="continue a stopped or killed search",
         description="Continue a search from its last committed trial; the history equals an uninterrupted run.",
-        epilog="example: archsearch resume demo --store runs.db")
+        epilog="example: archsearch resume demo --store runs.db", formatter_class=ExampleHelpFormatter)
     parser.add_argument("name", help="experiment name")
     add_store_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress output")

@@ -49,13 +49,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from archsearch.cli.train import parse_overrides
-    from archsearch.core.registry import SPACES
     from archsearch.estimators.train import TrainEstimator
+    from archsearch.spaces import create_space
     from archsearch.scaling import base_resolution, check_scalable, coefficient_grid, scale_family, search_coefficients
 
     _check_flags(args)
     space_name, arch_text, study = _source(args)
-    space = SPACES.create(space_name)
+    space = create_space(space_name, study.get("space_options"))
     check_scalable(space)
     arch = space.parse(arch_text) if isinstance(arch_text, str) else space.validate(arch_text)
     options = {**study.get("options", {}), **parse_overrides(args.overrides)}
@@ -123,7 +123,8 @@ def _source(args: argparse.Namespace) -> tuple[str, Any, dict[str, Any]]:
         raise UserError(f"experiment {args.from_study!r} searched space {config['space']!r}, not {args.space!r}")
     options = {"net": dict(config.get("estimator_options", {}).get("net", {}))}
     print(f"best arch of {args.from_study!r} (trial {best.number}): {format_arch(config['space'], best.arch)}")
-    return config["space"], best.arch, {"dataset": config.get("dataset"), "options": options}
+    return config["space"], best.arch, {"dataset": config.get("dataset"), "options": options,
+                                        "space_options": config.get("space_options")}
 
 
 def _print_header() -> None:

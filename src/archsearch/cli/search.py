@@ -6,7 +6,8 @@ import argparse
 import time
 from typing import Any
 
-from archsearch.cli.common import add_store_argument, add_study_arguments, open_store, study_config
+from archsearch.cli.common import (ExampleHelpFormatter, add_store_argument, add_study_arguments, open_store,
+                                   study_config)
 from archsearch.cli.report_run import run_study
 from archsearch.config import StudyConfig
 from archsearch.core.strategy import Strategy
@@ -21,7 +22,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "search", help="run a new search (defaults: regularized evolution on NAS-Bench-201, CIFAR-10)",
         description="Run a new search. With no arguments: regularized evolution on the NAS-Bench-201 table, "
                     "CIFAR-10, the NB201 paper protocol (12-epoch validation accuracy, 12,000 simulated seconds).",
-        epilog=EXAMPLE)
+        epilog=EXAMPLE, formatter_class=ExampleHelpFormatter)
     add_search_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> int
     store = open_store(args.store, create=True)
     try:
         study = Study.create(config, store, components=components)
-        print(f"search {config.name!r}: {config.strategy} on {config.space} "
+        label = getattr(components.space, "label", None)  # a declared space's name
+        print(f"search {config.name!r}: {config.strategy} on {config.space}{f' {label!r}' if label else ''} "
               f"({'benchmark ' + config.benchmark + ', ' if config.benchmark else ''}{config.dataset}), "
               f"{_fidelity_text(study)}, {_budget_text(config)}, seed {config.seed}")
         dataset = getattr(components.estimator, "dataset", None)

@@ -7,8 +7,8 @@ import json
 import math
 from typing import Any
 
-from archsearch.cli.common import (add_store_argument, check_plot_path, describe_best, describe_front, format_arch,
-                                   front_summary, open_store, stored_goal, stored_objectives)
+from archsearch.cli.common import (ExampleHelpFormatter, add_store_argument, check_plot_path, describe_best,
+                                   describe_front, format_arch, front_summary, open_store, stored_goal, stored_objectives)
 from archsearch.config import StudyConfig
 from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord
 from archsearch.study import best_trial
@@ -20,7 +20,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "show", help="print an experiment's history and best architecture",
         description="Print an experiment's configuration, trials and best architecture. Safe while it runs.",
-        epilog="example: archsearch show demo --store runs.db --json")
+        epilog="example: archsearch show demo --store runs.db --json", formatter_class=ExampleHelpFormatter)
     parser.add_argument("name", nargs="?", help="experiment name (omit to list the experiments in the store)")
     add_store_argument(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")

@@ -9,10 +9,9 @@ from typing import Any
 
 import yaml
 
-from archsearch.cli.common import format_metrics
+from archsearch.cli.common import ExampleHelpFormatter, format_metrics
 from archsearch.config import set_dotted
 from archsearch.core.errors import UserError
-from archsearch.core.registry import SPACES
 
 EXAMPLE = ("example: archsearch train --space nb201 --dataset mnist5k --epochs 30 --out best.pt "
            "--arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|' "
@@ -27,9 +26,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "train", help="train one architecture and save a checkpoint",
         description="Train one architecture with the train estimator's recipe (SGD Nesterov, cosine lr) and save "
                     "a checkpoint loadable with torch.load(weights_only=True) and by 'archsearch export'.",
-        epilog=EXAMPLE)
+        epilog=EXAMPLE, formatter_class=ExampleHelpFormatter)
     parser.add_argument("--arch", required=True, help="architecture string (the space's native form or JSON)")
-    parser.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    parser.add_argument("--space", default=None, help="search space (default: nb201)")
+    parser.add_argument("--space-file", default=None, help="YAML/JSON file declaring the space (sets --space declared)")
     parser.add_argument("--dataset", default="mnist5k", help="dataset (archsearch list datasets; default mnist5k)")
     parser.add_argument("--epochs", type=float, default=30.0, help="epochs (default 30)")
     parser.add_argument("--fraction", type=float, default=1.0, help="fraction of the train split to use")
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     flagged = sorted(set(options) & FLAG_OPTIONS)
     if flagged:
         raise UserError(f"set {flagged[0]} with its flag (--{flagged[0].replace('_', '-')}), not --set")
-    space = SPACES.create(args.space)
+    space_name, space = _space(args)
     arch = space.parse(args.arch)
     estimator = TrainEstimator(space, args.dataset, fidelity=args.epochs, seed=args.seed, device=args.device,
                                data_dir=args.data_dir, download=args.download, fraction=args.fraction, **options)
@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
                         ) from None
     metrics.update(history.metrics)
     dataset = estimator.dataset
-    save_checkpoint(out, model, arch=dict(arch), space=args.space, net=estimator.net,
-                    input_shape=dataset.shape, num_classes=dataset.num_classes,
+    save_checkpoint(out, model, arch=dict(arch), space=space_name, space_options=space.space_options(),
+                    net=estimator.net, input_shape=dataset.shape, num_classes=dataset.num_classes,
                     extra={"dataset": args.dataset, "options": _plain(estimator.options), "metrics": metrics,
                            "curves": history.curves})
     if args.json:
@@ -99,6 +99,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {format_metrics(metrics)}\n  valid_acc by epoch: "
               + ", ".join(f"{v:.2f}" for v in history.curves["valid_acc"]) + f"\ncheckpoint saved to {out}")
     return 0
+
+
+def _space(args: argparse.Namespace) -> tuple[str, Any]:
+    """The space's name and the space: --space (nb201 by default), or the one --space-file declares."""
+    from archsearch.spaces import create_space
+    from archsearch.spaces.declared import load_space_file
+
+    if args.space_file is None:
+        return args.space or "nb201", create_space(args.space or "nb201")
+    if args.space not in (None, "declared"):
+        raise UserError(f"--space-file declares the space; it cannot be combined with --space {args.space}")
+    return "declared", create_space("declared", load_space_file(args.space_file))
 
 
 def _plain(options: dict[str, Any]) -> dict[str, Any]:

@@ -7,3 +7,8 @@ class UserError(Exception):
 
 class ArchError(UserError, ValueError):
     """An architecture string or mapping that does not belong to the space."""
+
+
+class SearchAborted(UserError):
+    """Raised inside a trial to stop the whole search rather than fail the trial (e.g. an arch that a partial
+    table lacks, with ``missing: error``); the trials before it stay stored."""

@@ -78,11 +78,18 @@ SPACES.register("darts", "archsearch.spaces.darts:DartsSpace",
 SPACES.register("mobile", "archsearch.spaces.mobile:MobileSpace", "MnasNet factorized hierarchical space: 7 MBConv stages x (expansion, kernel, SE, act, layers, width) (Tan et al. 2019)")
 SPACES.register("activation", "archsearch.spaces.activation:ActivationSpace",
                 "symbolic activation functions: one core unit b(u1(x), u2(x)), 27 unary x 9 binary ops (Ramachandran et al. 2017)")
+SPACES.register("nb101", "archsearch.spaces.nb101:NB101Space",
+                "NAS-Bench-101 cell: 7-vertex DAG (<= 9 edges) x {conv3x3, conv1x1, maxpool3x3}, graph-hashed (Ying et al. 2019)")
 SPACES.register("activation2", "archsearch.spaces.activation:two_unit_space",
                 "symbolic activation functions of two core units, the second reading x or the first's output")
+SPACES.register("declared", "archsearch.spaces.declared:declared_space",
+                "a space declared in a YAML/JSON file (--space-file): a chain of layers or an NB201-style cell, "
+                "dims choosing ops, widths, strides, depths")
 
 STRATEGIES.register("random", "archsearch.strategies.random:RandomSearch",
                     "random search: uniform samples from the space (Bergstra & Bengio 2012; Li & Talwalkar 2019)")
+STRATEGIES.register("exhaustive", "archsearch.strategies.exhaustive:ExhaustiveSearch",
+                    "every valid arch once in a seeded random order, as tabular benchmarks are built (Ying et al. 2019)")
 STRATEGIES.register("regularized-evolution", "archsearch.strategies.evolution:RegularizedEvolution",
                     "regularized (aging) evolution: tournament, one-dim mutation, remove oldest (Real et al. 2019)")
 STRATEGIES.register("reinforce", "archsearch.strategies.reinforce:Reinforce", "REINFORCE with an LSTM controller (Zoph & Le 2017) or factorized logits (NB201), EMA baseline (Williams 1992)")
@@ -116,6 +123,9 @@ ESTIMATORS.register("activation", "archsearch.estimators.activation:ActivationEs
                     "trains a fixed child network (small ResNet / MLP) with the candidate activation everywhere, after a numerical guard")
 ESTIMATORS.register("zero-cost", "archsearch.estimators.zero_cost:ZeroCostEstimator",
                     "zero-cost proxy of a freshly initialised network on one batch: synflow, grad_norm, snip, jacov, naswot, params, flops")
+ESTIMATORS.register("nb301", "archsearch.estimators.nb301:NB301Estimator",
+                    "NAS-Bench-301 surrogate (YAHPO Gym ONNX) of darts cells on CIFAR-10 at 1..98 epochs; simulated cost "
+                    "(Siems et al. 2020)")
 
 DATASETS.register("digits", "archsearch.data.datasets:load_digits",
                   "scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes), embedded")
@@ -131,3 +141,5 @@ DATASETS.register("npz", "archsearch.data.datasets:load_npz", "arrays x, y (opti
 
 BENCHMARKS.register("nb201", "archsearch.benchmarks.nb201:load_nb201",
                     "NAS-Bench-201: all 15,625 cells; cifar10, cifar100, ImageNet16-120; 12 and 200 epochs")
+BENCHMARKS.register("nb101-zc500", "archsearch.benchmarks.nb101:load_nb101_zc500",
+                    "partial NAS-Bench-101: the 292 cells of NASLib's 500-key zero-cost subset; cifar10, 108 epochs, no train time")

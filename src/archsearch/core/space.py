@@ -34,6 +34,11 @@ class SearchSpace(ABC):
         """A ``torch.nn.Module`` for ``arch`` (spaces without networks raise)."""
         raise NotImplementedError(f"space {self.name!r} does not build networks")
 
+    def space_options(self) -> dict[str, Any]:
+        """The options that recreate this space, ``create_space(self.name, self.space_options())`` (a plain
+        mapping; empty for spaces without options, e.g. a declared space's definition)."""
+        return {}
+
     # -- validity ---------------------------------------------------------------------------
     def is_valid(self, arch: Mapping[str, Any]) -> bool:
         dims = self.dims()
@@ -107,6 +112,11 @@ class SearchSpace(ABC):
         if kind == "index":
             return np.array([dims[n].index(arch[n]) for n in dims], dtype=np.float32)
         raise ValueError(f"space {self.name!r} has no {kind!r} encoding (onehot, index)")
+
+    def canonical_key(self, arch: Arch) -> str:
+        """The identity of the network ``arch`` stands for: archs with one canonical key are the same
+        network (NB101's isomorphic cells share its graph hash). Default: ``arch.key()``."""
+        return arch.key()
 
     def size(self) -> int:
         """The number of dim combinations (an upper bound on valid archs)."""

@@ -10,21 +10,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from archsearch.benchmarks import load_benchmark
 from archsearch.benchmarks.base import TabularBenchmark
+from archsearch.benchmarks.table_meta import MISSING_MODES
 from archsearch.core.arch import Arch
-from archsearch.core.errors import ArchError, UserError
+from archsearch.core.errors import ArchError, SearchAborted, UserError
 from archsearch.core.estimator import Estimator
-from archsearch.core.registry import BENCHMARKS
 from archsearch.core.result import Result
+from archsearch.core.space import SearchSpace
 
 
 class TabularEstimator(Estimator):
-    """``TabularEstimator("nb201", dataset="cifar10", fidelity=12)``: metrics from the table, simulated cost."""
+    """``TabularEstimator("nb201", dataset="cifar10", fidelity=12)``: metrics from the table, simulated cost.
+
+    ``benchmark`` is a registered name or the path of a generic table (``archsearch.benchmarks.table``).
+    ``missing`` says what an arch the table lacks gives: ``fail`` a failed trial, ``error`` stops the search
+    (default: the table's own ``missing``, else ``fail``)."""
 
     name = "tabular"
 
-    def __init__(self, benchmark: str = "nb201", dataset: str = "cifar10", fidelity: int | None = None) -> None:
-        table: TabularBenchmark = BENCHMARKS.load(benchmark)()
+    def __init__(self, benchmark: str = "nb201", dataset: str = "cifar10", fidelity: int | None = None,
+                 missing: str | None = None, space: SearchSpace | None = None) -> None:
+        table: TabularBenchmark = load_benchmark(benchmark)
         if dataset not in table.datasets():
             raise UserError(f"benchmark {benchmark!r} has no dataset {dataset!r}; "
                             f"choose from: {', '.join(table.datasets())}")
@@ -32,21 +39,34 @@ class TabularEstimator(Estimator):
         if fidelity is not None and fidelity not in offered:
             raise UserError(f"benchmark {benchmark!r} has no fidelity {fidelity!r} (epochs) for {dataset}; "
                             f"choose from: {', '.join(map(str, offered))}")
+        default_missing = getattr(getattr(table, "meta", None), "missing", "fail")
+        if missing not in (None, *MISSING_MODES):
+            raise UserError(f"estimator tabular: missing must be {' or '.join(MISSING_MODES)}, got {missing!r}")
+        check_space = getattr(table, "check_space", None)
+        if space is not None and check_space is not None:
+            check_space(space)
         self.benchmark_name = benchmark
         self.benchmark = table
         self.dataset = dataset
         self.fidelity = offered[0] if fidelity is None else fidelity
+        self.missing = default_missing if missing is None else missing
+        self._missing_option = missing
 
     def evaluate(self, arch: Arch, fidelity: float | None = None) -> Result:
         epochs = self.fidelity if fidelity is None else fidelity
         try:
             metrics = self.benchmark.query(arch, self.dataset, epochs)  # an unknown fidelity raises UserError
         except ArchError as exc:
+            if self.missing == "error":
+                raise SearchAborted(f"{exc} (estimator.missing=fail makes it a failed trial)") from None
             return Result(arch, {}, cost_seconds=0.0, fidelity=epochs, status="failed", error=str(exc))
-        cost = metrics.get("train_seconds")
+        cost_metric = getattr(self.benchmark, "cost_metric", "train_seconds")
+        cost = metrics.get(cost_metric) if cost_metric else None
         if cost is None:  # a table whose queries carry no time
             cost = self.benchmark.cost_seconds(arch, self.dataset, epochs)
-        return Result(arch, metrics, cost_seconds=cost, fidelity=epochs, status="ok")
+        curves = getattr(self.benchmark, "curves", None)
+        return Result(arch, metrics, cost_seconds=cost, fidelity=epochs, status="ok",
+                      curves=curves(arch, self.dataset, epochs) if curves is not None else {})
 
     def fidelities(self) -> tuple[float, ...]:
         return self.benchmark.fidelities(self.dataset)
@@ -64,9 +84,10 @@ class TabularEstimator(Estimator):
             "dataset": self.dataset,
             "fidelity": self.fidelity,
             "fidelities": list(self.fidelities()),
+            "missing": self.missing,
             "metrics": list(self.metrics()),
         }
 
     def __reduce__(self) -> tuple:
         """Pickles by name: a worker process loads its own (cached) table."""
-        return (TabularEstimator, (self.benchmark_name, self.dataset, self.fidelity))
+        return (TabularEstimator, (self.benchmark_name, self.dataset, self.fidelity, self._missing_option))

@@ -213,6 +213,7 @@ _REBUILT: dict[str, TrainEstimator] = {}  # per process: a worker keeps its esti
 
 def _rebuild(kind: type[TrainEstimator], space: SearchSpace, options: dict[str, Any]) -> TrainEstimator:
     key = (f"{kind.__module__}.{kind.__qualname__}:{type(space).__module__}.{type(space).__qualname__}:{space.name}:"
+           f"{json.dumps(getattr(space, 'space_options', dict)(), sort_keys=True, default=str)}:"  # declared spaces
            f"{json.dumps(options, sort_keys=True, default=str)}")
     if key not in _REBUILT:
         options = dict(options)

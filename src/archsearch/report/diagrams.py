@@ -4,15 +4,17 @@
   Fig. 1); ``none`` edges are left out.
 - ``darts``: the normal and the reduction cell as in Liu et al., ICLR 2019, Fig. 4: inputs c_{k-2}, c_{k-1},
   nodes 0-3 with two op-labelled inputs each, and their concatenation c_{k}.
+- ``nb101``: the pruned cell, its vertices labelled with their ops (Ying et al., ICML 2019).
 - ``mobile``: a strip of blocks, one per stage (MnasNet's factorized hierarchical space, Tan et al. 2019, Fig. 4).
 - ``activation``/``activation2``: the formula and its curve on [-5, 5] beside ReLU (Ramachandran et al. 2017).
 - any other space: a space may offer ``cell_edges(arch) -> (nodes, [(src, dst, op), ...])`` for a cell graph;
-  otherwise a strip of its dims and their values (declared chain spaces read as layers).
+  dims all named ``edge_<i>_<j>`` (a declared cell space) are drawn as a cell too; otherwise a strip of its dims and their values (declared chain spaces read as layers).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,13 +26,14 @@ OP_COLOURS: dict[str, str] = {  # the same op gets the same colour in every diag
     "skip_connect": "C0", "nor_conv_1x1": "C1", "nor_conv_3x3": "C2", "avg_pool_3x3": "C4", "max_pool_3x3": "C5",
     "sep_conv_3x3": "C2", "sep_conv_5x5": "C3", "dil_conv_3x3": "C6", "dil_conv_5x5": "C8", "none": "0.7"}
 Edge = tuple[int, int, str]  # (source node, target node, op)
+_EDGE_DIM = re.compile(r"^edge_(\d+)_(\d+)$")
 
 
 def arch_diagram(space: Any, arch: Arch, title: str = "") -> Any:
     """A figure of ``arch`` drawn the way its space is read."""
     drawer = DRAWERS.get(getattr(space, "name", ""))
     if drawer is None:
-        drawer = _cell_of_space if hasattr(space, "cell_edges") else _dims_strip
+        drawer = _cell_of_space if hasattr(space, "cell_edges") or _edge_dims(arch) else _dims_strip
     figure = drawer(space, arch)
     if title:
         figure.suptitle(title, fontsize="small")
@@ -53,6 +56,8 @@ def draw_cell(axes: Any, nodes: Sequence[str], edges: Sequence[Edge], extra: Seq
         axes.add_patch(FancyArrowPatch((xs[src], 0.0), (xs[dst], 0.0), connectionstyle=f"arc3,rad={rad}",
                                        arrowstyle="-|>", mutation_scale=10, color=colour, linewidth=1.5,
                                        shrinkA=14, shrinkB=14, zorder=2))
+        if not op:  # ops live on the nodes (NB101): a plain edge
+            continue
         # the midpoint of arc3's quadratic Bezier: chord midpoint + rad/2 * (dy, -dx)
         mid_x, mid_y = (xs[src] + xs[dst]) / 2, -0.5 * rad * span
         axes.text(mid_x, mid_y, op, ha="center", va="center", fontsize=6.5, color=colour, zorder=4,
@@ -93,8 +98,32 @@ def _darts(space: Any, arch: Arch) -> Any:
     return figure
 
 
+def _nb101(space: Any, arch: Arch) -> Any:
+    """The pruned NB101 cell: vertices labelled with their ops, edges plain (Ying et al. 2019, Fig. 1)."""
+    spec = space.spec(arch)
+    names = ["input", *[op.replace("-bn-relu", "") for op in spec.ops], "output"]
+    edges = [(i, j, "") for i, row in enumerate(spec.matrix) for j, bit in enumerate(row) if bit]
+    figure = new_figure(max(6.0, 1.2 * len(names)), 2.8)
+    axes = figure.add_subplot()
+    draw_cell(axes, names, edges)
+    axes.set_title(f"{space.format(arch)}  (hash {space.hash(arch)[:10]})", fontsize=6)
+    return figure
+
+
+def _edge_dims(arch: Arch) -> list[Edge]:
+    """``edge_<i>_<j>`` dims (a cell with an op on each edge, as a declared cell space): the edges."""
+    matches = [(_EDGE_DIM.match(name), value) for name, value in arch.items()]
+    if not matches or not all(m for m, _ in matches):
+        return []
+    return [(int(m.group(1)), int(m.group(2)), str(value)) for m, value in matches]
+
+
 def _cell_of_space(space: Any, arch: Arch) -> Any:
-    nodes, edges = space.cell_edges(arch)
+    if hasattr(space, "cell_edges"):
+        nodes, edges = space.cell_edges(arch)
+    else:
+        edges = _edge_dims(arch)
+        nodes = [f"node {k}" for k in range(1 + max(max(i, j) for i, j, _ in edges))]
     figure = new_figure(max(6.0, 1.3 * len(nodes)), 2.8)
     draw_cell(figure.add_subplot(), nodes, [e for e in edges if e[2] != "none"])
     return figure
@@ -188,4 +217,4 @@ def _activation(space: Any, arch: Arch) -> Any:
 
 
 DRAWERS: dict[str, Callable[[Any, Arch], Any]] = {
-    "nb201": _nb201, "darts": _darts, "mobile": _mobile, "activation": _activation, "activation2": _activation}
+    "nb201": _nb201, "nb101": _nb101, "darts": _darts, "mobile": _mobile, "activation": _activation, "activation2": _activation}

@@ -226,8 +226,10 @@ def collapse_notes(epochs: Sequence[EpochRecord]) -> list[str]:
         notes.append(f"share of parameter-free ops in the derived arch {trend} from {free[0]:.2f} to {free[-1]:.2f}{warn}")
     entropy = [e.metrics["entropy"] for e in rows if "entropy" in e.metrics]
     if len(entropy) >= 2:
+        change = (entropy[-1] - entropy[0]) / max(abs(entropy[0]), 1e-12)
+        trend = "about unchanged" if abs(change) < 0.01 else "sharpening" if change < 0 else "flattening"
         notes.append(f"mean entropy of the architecture logits went from {entropy[0]:.3f} to {entropy[-1]:.3f} "
-                     f"({'sharpening' if entropy[-1] < entropy[0] else 'not sharpening'})")
+                     f"({trend})")
     eigen = [e.metrics["hessian_eigenvalue"] for e in rows if math.isfinite(e.metrics.get("hessian_eigenvalue", math.nan))]
     if len(eigen) >= 2 and eigen[0] > 0:
         ratio = eigen[-1] / eigen[0]

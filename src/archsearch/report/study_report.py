@@ -28,6 +28,7 @@ from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord
 TOP_K = 10  # rows of the top-k table
 DIAGRAMS = 3  # best archs drawn
 MAX_METRIC_COLUMNS = 6  # extra metric columns in the top-k table
+MIN_TRIALS_FOR_PLOTS = 3  # fewer trials (a one-shot search's derived arch) get no anytime curve or histogram
 
 
 def study_report(experiment: ExperimentRecord, trials: Sequence[TrialRecord], epochs: Sequence[EpochRecord],
@@ -38,12 +39,12 @@ def study_report(experiment: ExperimentRecord, trials: Sequence[TrialRecord], ep
     space = _space(config)
     ranked = _ranked(trials, goal)
     sections = [_overview(experiment, trials, goal), _reproduce(config, store_path),
-                _best(config, space, ranked, goal)]
-    sections += [s for s in (_anytime(trials, goal, config), _distribution(trials, goal, space)) if s]
+                _best(config, space, ranked, goal), _epochs(config, epochs)]  # a one-shot search is its epochs
+    if len(trials) >= MIN_TRIALS_FOR_PLOTS:
+        sections += [_anytime(trials, goal, config), _distribution(trials, goal, space)]
     sections.append(_top_table(config, ranked[:top_k], goal))
-    optional = (_pareto(config, trials, goal), _learning_curves(trials, goal), _epochs(config, epochs),
-                _failures(trials))
-    sections += [s for s in optional if s]
+    sections += [_pareto(config, trials, goal), _learning_curves(trials, goal), _failures(trials)]
+    sections = [s for s in sections if s is not None]
     subtitle = (f"{config['strategy']} on {config['space']} - {config.get('benchmark') or config['estimator']}, "
                 f"{config['dataset']}, seed {experiment.seed} - {len(trials)} trials, {experiment.status}")
     return page(f"archsearch report: {experiment.name}", subtitle, sections)

@@ -7,7 +7,8 @@ inputs 0 and 1; node ``j`` picks two distinct earlier states (``0 .. j-1``) and 
 dil_conv_5x5``; the cell outputs the concatenation of nodes 2..5. Dims, per cell and node:
 ``normal_node2_input0, normal_node2_op0, normal_node2_input1, normal_node2_op1, ...,
 reduce_node5_op1`` (32 categorical dims). Input order inside a node is kept as written (the node sums
-its two edges, so swapping them gives the same network, as in the published genotypes).
+its two edges, so swapping them gives the same network, as in the published genotypes). The space option
+``none_op: false`` drops ``none`` from the ops: NAS-Bench-301's space (Siems et al. 2020; estimator ``nb301``).
 
 The native string is the reference ``Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=[2, 3,
 4, 5], reduce=[...], reduce_concat=[2, 3, 4, 5])``; ``parse`` reads it without ``eval`` (concat may be
@@ -25,7 +26,7 @@ import numpy as np
 
 from archsearch.core.arch import Arch
 from archsearch.core.dims import Categorical, Dim
-from archsearch.core.errors import ArchError
+from archsearch.core.errors import ArchError, UserError
 from archsearch.core.space import SearchSpace
 
 OPS: tuple[str, ...] = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
@@ -33,6 +34,8 @@ OPS: tuple[str, ...] = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
 CELLS: tuple[str, ...] = ("normal", "reduce")
 NODES: tuple[int, ...] = (2, 3, 4, 5)
 CONCAT: tuple[int, ...] = NODES
+# NAS-Bench-301's DARTS space (Siems et al. 2020) has no ``none`` op: ``DartsSpace(none_op=False)``.
+OPS_WITHOUT_NONE: tuple[str, ...] = tuple(op for op in OPS if op != "none")
 
 # Published genotypes, as the reference writes them.
 DARTS_V1 = ("Genotype(normal=[('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 0), ('sep_conv_3x3', 1), "
@@ -70,13 +73,18 @@ class DartsSpace(SearchSpace):
 
     name = "darts"
 
-    def __init__(self) -> None:
+    def __init__(self, none_op: bool = True) -> None:
+        """``none_op=False`` drops ``none`` from the ops (NAS-Bench-301's 7-op space)."""
+        if not isinstance(none_op, bool):
+            raise UserError(f"space option none_op must be true or false, got {none_op!r}")
+        self.none_op = none_op
+        self.ops: tuple[str, ...] = OPS if none_op else OPS_WITHOUT_NONE
         self._dims: dict[str, Dim] = {}
         for cell in CELLS:
             for node in NODES:
                 for slot in (0, 1):
                     self._dims[dim_name(cell, node, "input", slot)] = Categorical(tuple(range(node)))
-                    self._dims[dim_name(cell, node, "op", slot)] = Categorical(OPS)
+                    self._dims[dim_name(cell, node, "op", slot)] = Categorical(self.ops)
 
     def dims(self) -> dict[str, Dim]:
         return dict(self._dims)
@@ -98,7 +106,7 @@ class DartsSpace(SearchSpace):
                 second += second >= first
                 for slot, source in enumerate((first, second)):
                     choices[dim_name(cell, node, "input", slot)] = source
-                    choices[dim_name(cell, node, "op", slot)] = OPS[int(rng.integers(len(OPS)))]
+                    choices[dim_name(cell, node, "op", slot)] = self.ops[int(rng.integers(len(self.ops)))]
         return Arch(choices)
 
     def edges(self, arch: Arch, cell: str) -> list[tuple[str, int]]:
