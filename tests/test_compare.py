@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +106,15 @@ def test_cli_plot_is_written(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     assert main(["compare", "--strategies", "random", "--seeds", "3", "--max-trials", "8", "--quiet",
                  "--plot", str(plot), "--plot-x", "trials"]) == 0
     assert plot.stat().st_size > 0 and f"wrote {plot}" in capsys.readouterr().out
+
+
+def test_runs_without_a_result_are_left_out_of_the_mean() -> None:
+    from archsearch.compare import SeedRun, summarise
+
+    runs = [SeedRun(0, 90.0, (1.0,), (90.0,)), SeedRun(1, float("nan"), (1.0,), (float("nan"),)),
+            SeedRun(2, 92.0, (1.0,), (92.0,))]
+    summary = summarise(runs, 1.0)
+    assert summary["mean"] == 91.0 and summary["runs_without_result"] == 1
+    assert summary["std"] == pytest.approx(2 ** 0.5)
+    empty = summarise([SeedRun(0, float("nan"), (1.0,), (float("nan"),))], 1.0)
+    assert math.isnan(empty["mean"]) and empty["runs_without_result"] == 1

@@ -141,8 +141,9 @@ def summarise(runs: Sequence[SeedRun], wall_seconds: float) -> dict[str, Any]:
     """The per-strategy summary of ``compare_strategies``."""
     values = [run.final for run in runs]
     array = np.asarray(values, dtype=float)
-    return {"final_test": values, "mean": float(array.mean()),
-            "std": float(array.std(ddof=1)) if len(values) > 1 else 0.0,
+    array = array[np.isfinite(array)]  # a run without an ok trial (e.g. on a partial table) has no value
+    return {"final_test": values, "mean": float(array.mean()) if array.size else math.nan,
+            "std": float(array.std(ddof=1)) if array.size > 1 else 0.0, "runs_without_result": len(values) - array.size,
             "trials": float(np.mean([run.trials for run in runs])), "wall_seconds": float(wall_seconds),
             "trajectories": [run.trajectory() for run in runs]}
 

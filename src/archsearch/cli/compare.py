@@ -162,6 +162,9 @@ def _print_table(config: StudyConfig, results: dict[str, Any], seeds: int) -> No
         low, high = (min(values), max(values)) if values else (math.nan, math.nan)
         print(f"{name:28s} {summary['mean']:>7.2f} +- {summary['std']:<5.2f} {low:>8.2f} {high:>8.2f} "
               f"{summary['trials']:>11.1f} {summary['wall_seconds']:>8.1f}")
+        if summary.get("runs_without_result"):
+            print(f"  ({summary['runs_without_result']} of {seeds} runs of {name} found no successful arch; "
+                  "the mean is over the others)")
 
 
 def _print_hypervolumes(config: StudyConfig, results: dict[str, Any]) -> None:
