@@ -1,8 +1,20 @@
-"""Shared fixtures: a test-only space with Integer dims and a constraint, and a synthetic objective."""
+"""Shared fixtures: a test-only space with Integer dims and a constraint, and a synthetic objective.
+
+The suite runs its networks on one thread (``ARCHSEARCH_THREADS=1`` unless the caller set a count), in this
+process and in every process it starts: the tests' networks are tiny, one thread is as fast for them on an idle
+machine, and no thread team stalls when other jobs share the machine. The thread policy's own tests clear it.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+
+os.environ.setdefault("ARCHSEARCH_THREADS", "1")
+
+from archsearch.core.threads import configure  # noqa: E402
+
+configure()
 from pathlib import Path
 from typing import Any
 

@@ -86,6 +86,7 @@ class StudyConfig:
     gpus_per_trial: float = 0.0  # ray: GPUs reserved per trial
     trial_timeout: float | None = None  # seconds; a longer trial is stopped and recorded failed (processes, ray)
     max_retries: int = 2  # re-runs of a trial whose worker died, then it is recorded failed
+    threads: int | None = None  # intra-op threads per trial (None: the thread policy's, archsearch.core.threads)
     max_memory: str | float | None = None  # one-shot searches: refuse above this peak (MiB, or "2GiB")
     prerank: str | None = None  # zero-cost proxy ranking a random pool; its best warm-start the strategy
     prerank_pool: int = 100
@@ -301,6 +302,8 @@ class StudyConfig:
         if self.workers > 1 and self.executor == "serial":
             raise UserError("--workers > 1 needs --executor processes or ray")
         self.max_retries = _integer("max_retries", self.max_retries, minimum=0)
+        if self.threads is not None:
+            self.threads = _integer("threads", self.threads, minimum=1)
         if self.trial_timeout is not None:
             self.trial_timeout = _positive("trial_timeout", self.trial_timeout)
             if self.executor == "serial":
@@ -370,7 +373,7 @@ _OPTIONAL_TEXT_KEYS = {"space_file", "benchmark", "table", "data_dir", "prerank"
                        "address"}
 _LIST_KEYS = {"objective", "constraint", "reference_point"}  # a YAML list is joined with commas
 EXECUTORS = ("serial", "processes", "ray")
-RUNTIME_KEYS = ("executor", "workers", "address", "gpus_per_trial", "trial_timeout", "max_retries")  # resume may change
+RUNTIME_KEYS = ("executor", "workers", "address", "gpus_per_trial", "trial_timeout", "max_retries", "threads")  # resume may change
 
 
 def set_dotted(options: dict[str, Any], key: str, value: Any) -> None:

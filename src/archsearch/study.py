@@ -39,6 +39,7 @@ from archsearch.core.arch import Arch
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
 from archsearch.core.strategy import Strategy, TrialRequest
+from archsearch.core.threads import ThreadPolicy, in_force, one_thread, resolve
 from archsearch.execution import WorkerLost
 from archsearch.execution.processes import make_executor
 from archsearch.prerank import check_prerank, rank_pool, top_archs
@@ -162,6 +163,18 @@ def _is_one_shot(strategy: Strategy) -> bool:
     return "supernet" in strategy.requires
 
 
+def _record_threads(config: StudyConfig) -> ThreadPolicy | None:
+    """Each trial's thread count, chosen now by the thread policy (cores, workers, the load of other
+    processes) unless the config fixes it, and recorded in the config: a resume trains with the same count.
+    Ray tasks take their CPUs' count (None)."""
+    if config.threads is not None or config.executor == "ray":
+        return None
+    policy = resolve(None, config.workers, sample_load=True)
+    if policy.enabled:
+        config.threads = policy.intra_op
+    return policy
+
+
 def one_shot_engine(config: StudyConfig, components: Components) -> Any:
     """The one-shot engine of a study, its peak memory estimated; UserError above ``config.max_memory``."""
     from archsearch.core.options import parse_memory
@@ -192,6 +205,7 @@ class Study:
         self._engine: Any = None  # a one-shot search's engine, made (and memory-checked) by ``create``
         self._strategy_restored = False  # resume loaded a strategy checkpoint (its warm starts included)
         self._prior: Any = None  # another study's history (--warm-start), loaded by ``create``
+        self.thread_policy: ThreadPolicy | None = None  # how ``create`` chose the trials' threads (None: fixed)
         self.epochs: list[EpochRecord] = store.epochs(experiment.id)
         self.cost_spent = float(sum(t.cost for t in self.trials) + sum(e.seconds for e in self.epochs))
         self._best = best_trial(self.trials, components.goal)
@@ -207,11 +221,13 @@ class Study:
         check_prerank(config, components.strategy)
         engine = one_shot_engine(config, components) if _is_one_shot(components.strategy) else None
         prior = load_prior(config, store, components.strategy)
+        policy = _record_threads(config)
         experiment = store.create_experiment(config.name, config.to_dict(), config.seed)
         store.lock_experiment(experiment.id, experiment.name)
         study = cls(store, experiment, config, components, executor)
         study._engine = engine
         study._prior = prior
+        study.thread_policy = policy
         return study
 
     @classmethod
@@ -262,7 +278,14 @@ class Study:
     def run(self, on_trial: Callable[[Progress], None] | None = None,
             on_epoch: Callable[[EpochRecord], None] | None = None,
             on_message: Callable[[str], None] | None = None) -> "Study":
-        """Run until the budget (seconds of cost and/or trials) is spent."""
+        """Run until the budget (seconds of cost and/or trials) is spent, under the thread policy (this
+        process: ``config.threads`` or every usable core; each worker: its share)."""
+        serial = self.config.executor == "serial"  # else this process runs strategies (and a one-shot phase) only
+        with in_force(resolve(self.config.threads if serial else None)):
+            return self._run(on_trial, on_epoch, on_message)
+
+    def _run(self, on_trial: Callable[[Progress], None] | None, on_epoch: Callable[[EpochRecord], None] | None,
+             on_message: Callable[[str], None] | None) -> "Study":
         owns_executor = self.executor is None
         clean = False
         try:
@@ -276,7 +299,7 @@ class Study:
                 self._strategy_restored = True
             if owns_executor:
                 self.executor = make_executor(self.config.executor, self.config.workers, self.config.address,
-                                              self.config.gpus_per_trial)
+                                              self.config.gpus_per_trial, self.config.threads)
             self._run_trials(on_trial, on_message)
             clean = True
         except BaseException:  # an error or an interrupt: resumable, the trials so far are kept
@@ -299,6 +322,10 @@ class Study:
         state = self.store.oneshot_state(self.experiment.id)
         if state is not None:
             engine.load(state)
+        if on_message is not None:
+            engine.on_progress = lambda epoch, step, steps, seconds: on_message(
+                f"[{self.config.name}] epoch {epoch + 1}/{engine.recipe.epochs}: batch {step}/{steps} "
+                f"({step / steps:.0%}) in {seconds:.0f} s, about {seconds * (steps - step) / step:.0f} s left")
 
         def record(epoch: EpochRecord) -> None:
             blob = engine.state() if epoch.kind == "epoch" and self.store.persistent else None
@@ -366,7 +393,8 @@ class Study:
                     on_message(f"[{self.config.name}] a worker died; trial re-run (attempt {flight.attempts + 1} "
                                f"of {self.config.max_retries + 1}): {flight.lost}")
                 continue
-            self.components.strategy.tell([result])
+            with one_thread():  # a strategy's tensors are tiny: a thread team costs more than it saves
+                self.components.strategy.tell([result])
             trial = self._append(result, flight.started_at)  # counted before the next ask sees the budget
             fresh = self._ask(self._room(len(flights)))
             self.store.record_trial(self.experiment.id, trial, self._checkpoint([*flights.values(), *fresh]))
@@ -375,7 +403,10 @@ class Study:
                 on_trial(self.progress())
 
     def _ask(self, n: int) -> list["_Flight"]:
-        return [_Flight(request) for request in self.components.strategy.ask_trials(n)] if n > 0 else []
+        if n <= 0:
+            return []
+        with one_thread():
+            return [_Flight(request) for request in self.components.strategy.ask_trials(n)]
 
     def _submit_all(self, queue: Sequence["_Flight"], flights: dict[Future, "_Flight"]) -> None:
         for flight in queue:

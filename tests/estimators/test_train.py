@@ -117,23 +117,14 @@ def test_processes_executor_gives_the_same_trials_as_serial() -> None:
     def run(executor: str, workers: int) -> dict[str, dict[str, float]]:
         config = StudyConfig.from_mapping({
             "name": executor, "strategy": "random", "estimator": "train", "dataset": "digits", "fidelity": 1,
-            "max_trials": 4, "seed": 5, "executor": executor, "workers": workers, "device": "cpu",
+            "max_trials": 4, "seed": 5, "executor": executor, "workers": workers, "device": "cpu", "threads": 1,
             "estimator_options": {"net": TINY, "measure": ["params", "flops"], "batch_size": 64}})
         study = Study.create(config, InMemoryStore()).run()
         assert study.config.budget_seconds is None and all(t.status == "ok" for t in study.trials)
         return {SPACE.format(SPACE.validate(t.arch)): untimed(t.metrics) for t in study.trials}
 
-    import torch
-
-    from archsearch.execution.processes import threads_per_worker
-
     # bit-identical at equal thread counts (a CPU float sum depends on how it is split over threads)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(threads_per_worker(2))
-    try:
-        serial = run("serial", 1)
-    finally:
-        torch.set_num_threads(threads)
+    serial = run("serial", 1)
     parallel = run("processes", 2)
     assert len(serial) == 4 and serial == parallel
 

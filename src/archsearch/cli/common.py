@@ -46,6 +46,8 @@ STUDY_FLAGS: dict[str, tuple[str, Any, str]] = {
     "--trial-timeout": ("trial_timeout", float, "stop a trial after this many seconds and record it failed "
                                                 "(processes, ray)"),
     "--max-retries": ("max_retries", int, "re-runs of a trial whose worker died before it is failed (default 2)"),
+    "--threads": ("threads", int, "intra-op threads per trial (default: usable cores / workers, or $ARCHSEARCH_THREADS; "
+                                  "see docs/threads.md)"),
     "--prerank": ("prerank", str, "zero-cost proxy (synflow, ...) that ranks a random pool; its best start the search"),
     "--prerank-pool": ("prerank_pool", int, "random archs scored by --prerank (default 100)"),
     "--prerank-top": ("prerank_top", int, "best-scored archs the strategy evaluates first (default 10)"),

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from archsearch import __version__
 from archsearch.cli import activation, bench, compare, evaluate, export, latency, list_components, meta_search, meta_test, report, resume, scale, search, show, train
 from archsearch.core.errors import UserError
+from archsearch.core.threads import prepare_environment
 
 SUBCOMMANDS = (search, resume, show, report, compare, evaluate, train, export, latency, scale, meta_search, meta_test,
                activation, bench, list_components)
@@ -54,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USER_ERROR
     try:
+        # the thread policy's environment before torch loads: OpenMP reads its thread count and wait policy once
+        prepare_environment(getattr(args, "threads", None))
         return int(args.run(args) or 0)
     except UserError as exc:
         print(f"archsearch: error: {one_line(str(exc))}", file=sys.stderr)

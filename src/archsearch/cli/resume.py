@@ -18,7 +18,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("name", help="experiment name")
     add_store_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress output")
-    for flag in ("--executor", "--workers", "--address", "--gpus-per-trial", "--trial-timeout", "--max-retries"):
+    for flag in ("--executor", "--workers", "--address", "--gpus-per-trial", "--trial-timeout", "--max-retries",
+                 "--threads"):
         key, kind, text = STUDY_FLAGS[flag]
         parser.add_argument(flag, dest=key, type=kind, default=None, help=f"{text} (default: as the search ran)")
     parser.set_defaults(run=run)

@@ -45,6 +45,7 @@ ARCH_SPLIT_SEED = 0     # the weights / architecture cut of the training split, 
 LOGIT_INIT_SCALE = 1e-3
 EVAL_BATCH = 256
 HESSIAN_BATCH = 64
+PROGRESS_SECONDS = 10.0  # an epoch longer than this reports its progress this often (``on_progress``)
 
 
 class OneShotSearch:
@@ -81,6 +82,7 @@ class OneShotSearch:
         self.epoch = 0
         self.eigenvalues: list[tuple[int, float, dict[str, Any]]] = []  # (epoch, eigenvalue, derived arch)
         self.stopped_early: dict[str, Any] | None = None
+        self.on_progress: Callable[[int, int, int, float], None] | None = None  # (epoch, step, steps, seconds)
 
     # -- the search ---------------------------------------------------------------------------
     def run(self, on_epoch: Callable[[EpochRecord], None] | None = None) -> list[Arch]:
@@ -102,10 +104,14 @@ class OneShotSearch:
             group["lr"] = lr
         self.supernet.train()
         sums: dict[str, float] = {}
-        for (x, y), arch_batch in self._batches():
+        steps, last_report = self._steps_per_epoch(), started
+        for step, ((x, y), arch_batch) in enumerate(self._batches(), 1):
             if strategy.arch_step == "bilevel":
                 _accumulate(sums, "arch", *self._arch_step(*arch_batch, x, y, lr))
             _accumulate(sums, "train", *self._weight_step(x, y))
+            if self.on_progress is not None and time.perf_counter() - last_report >= PROGRESS_SECONDS:
+                last_report = time.perf_counter()
+                self.on_progress(epoch, step, steps, last_report - started)
         metrics = {name: total / sums[f"{name.split('_')[0]}_count"] for name, total in sums.items()
                    if not name.endswith("_count")}
         metrics.update(lr=lr, **({"temperature": t} if (t := strategy.temperature(epoch)) is not None else {}))
@@ -144,6 +150,10 @@ class OneShotSearch:
                                             augment=recipe.augment)
                 arch_batch = next(arch_batches)
             yield batch, arch_batch
+
+    def _steps_per_epoch(self) -> int:
+        weights = self.data.train if self.strategy.arch_step == "joint" else self.weights_part
+        return math.ceil(len(weights) / self.recipe.batch_size)
 
     def _paths(self, chosen: Any) -> Any:
         return self.supernet.paths_of(chosen) if isinstance(chosen, Arch) else chosen

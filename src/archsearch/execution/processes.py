@@ -1,8 +1,8 @@
 """The processes executor: a spawn-context pool of worker processes on this machine.
 
-Each worker limits torch (and the BLAS libraries numpy uses) to ``cores // workers`` threads, so
-``--workers N`` on an N-core machine runs N single-threaded trials side by side instead of N
-oversubscribed ones. Spawn (not fork) gives each worker a clean interpreter: no inherited torch
+Each worker puts the thread policy (:mod:`archsearch.core.threads`) in force before it imports torch:
+``usable cores // workers`` threads (or ``--threads``), passive OpenMP waits, so ``--workers N`` on an
+N-core machine runs N single-threaded trials side by side instead of N oversubscribed ones. Spawn (not fork) gives each worker a clean interpreter: no inherited torch
 thread pools, no copied locks. Arguments travel by pickle; estimators pickle as their options and load
 their data once per worker.
 """
@@ -18,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from archsearch.core.options import check_int
+from archsearch.core.threads import ThreadPolicy, apply, resolve
 
 
 PARENT_POLL_SECONDS = 1.0
@@ -30,29 +31,15 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _limit_threads(threads: int) -> None:
-    """Runs first in every worker: a watchdog that exits with the driver, then the thread limits."""
+def _start_worker(policy: ThreadPolicy) -> None:
+    """Runs first in every worker: a watchdog that exits with the driver, then the thread policy."""
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="archsearch-parent").start()
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    import torch
-
-    torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(threads)
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        pass
+    apply(policy)
     import archsearch.study  # noqa: F401 - warm the imports a trial needs
 
 
 def _ready() -> int:
     return os.getpid()
-
-
-def threads_per_worker(workers: int, cores: int | None = None) -> int:
-    cores = cores or os.cpu_count() or 1
-    return max(1, cores // workers)
 
 
 class ProcessExecutor:
@@ -66,7 +53,8 @@ class ProcessExecutor:
 
     def __init__(self, workers: int = 2, threads: int | None = None) -> None:
         self.workers = check_int("executor processes", "workers", workers, 1)
-        self.threads = threads or threads_per_worker(self.workers)
+        self.policy = resolve(threads, self.workers)  # each worker's threads
+        self.threads = self.policy.intra_op
         self._pools = [self._new_pool() for _ in range(self.workers)]
         self._owner: dict[Future[Any], int] = {}  # future -> index of its pool
         # start every worker now, so the first trials' wall time does not include interpreter start-up
@@ -74,8 +62,8 @@ class ProcessExecutor:
             future.result()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_limit_threads,
-                                   initargs=(self.threads,))
+        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+                                   initargs=(self.policy,))
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
         self.recover()
@@ -133,9 +121,10 @@ def _kill(pool: ProcessPoolExecutor) -> None:
 
 
 def make_executor(kind: str = "serial", workers: int = 1, address: str | None = None,
-                  gpus_per_trial: float = 0.0) -> Any:
+                  gpus_per_trial: float = 0.0, threads: int | None = None) -> Any:
     """The executor a config names: ``serial``, ``processes`` (``workers`` > 1) or ``ray`` (``address``:
-    ``auto``/``HOST:PORT`` joins a cluster, None starts a local Ray)."""
+    ``auto``/``HOST:PORT`` joins a cluster, None starts a local Ray); ``threads``: each trial's intra-op
+    threads (default: the thread policy's)."""
     from archsearch.core.errors import UserError
     from archsearch.execution.serial import SerialExecutor
 
@@ -145,9 +134,9 @@ def make_executor(kind: str = "serial", workers: int = 1, address: str | None = 
             raise UserError("--workers > 1 needs --executor processes or ray")
         return SerialExecutor()
     if kind == "processes":
-        return ProcessExecutor(workers)
+        return ProcessExecutor(workers, threads)
     if kind == "ray":
         from archsearch.execution.ray import RayExecutor
 
-        return RayExecutor(workers, address=address, gpus_per_trial=gpus_per_trial)
+        return RayExecutor(workers, address=address, gpus_per_trial=gpus_per_trial, threads=threads)
     raise UserError(f"unknown executor {kind!r}; choose serial, processes or ray")

@@ -4,7 +4,9 @@ Framework for Emerging AI Applications", OSDI 2018).
 ``RayExecutor(workers, address=None | "auto" | "HOST:PORT", gpus_per_trial=0)``: without an address it starts
 a local Ray (no dashboard) and stops it at ``shutdown``; with one it joins that cluster and leaves it running.
 Each trial is a task with ``cpus_per_trial`` CPUs (1) and ``gpus_per_trial`` GPUs, so Ray places as many trials
-per node as its resources allow; the study keeps ``workers`` trials in flight. Ray's own task retries are off
+per node as its resources allow; a task runs under the thread policy (:mod:`archsearch.core.threads`) with
+``cpus_per_trial`` threads (or ``--threads``), and the workers Ray starts for this job get its environment
+(passive OpenMP waits); the study keeps ``workers`` trials in flight. Ray's own task retries are off
 (``max_retries=0``): a task whose worker process or node died raises :class:`~archsearch.execution.WorkerLost`
 and the study decides (it re-runs the trial up to its ``max_retries``, then records it ``failed``). An
 exception raised by the trial itself comes back as that exception. ``cancel`` force-stops one task.
@@ -22,16 +24,15 @@ from typing import Any
 
 from archsearch.core.errors import UserError
 from archsearch.core.options import check_int, check_number
+from archsearch.core.threads import ThreadPolicy, apply, resolve
 from archsearch.execution import WorkerLost
 
 CPUS_PER_TRIAL = 1
 
 
-def _run_trial(fn: Callable[..., Any], threads: int, *args: Any) -> Any:
-    """Runs inside a Ray worker: torch limited to the task's CPUs, then the trial."""
-    import torch
-
-    torch.set_num_threads(max(1, threads))
+def _run_trial(fn: Callable[..., Any], policy: ThreadPolicy, *args: Any) -> Any:
+    """Runs inside a Ray worker: the thread policy for the task's CPUs, then the trial."""
+    apply(policy)
     return fn(*args)
 
 
@@ -49,11 +50,13 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, workers: int = 1, *, address: str | None = None, gpus_per_trial: float = 0.0,
-                 cpus_per_trial: int = CPUS_PER_TRIAL) -> None:
+                 cpus_per_trial: int = CPUS_PER_TRIAL, threads: int | None = None) -> None:
         ray = _import_ray()
         self.workers = check_int("executor ray", "workers", workers, 1)
         self.gpus_per_trial = check_number("executor ray", "gpus_per_trial", gpus_per_trial, 0.0)
         self.cpus_per_trial = check_int("executor ray", "cpus_per_trial", cpus_per_trial, 1)
+        self.policy = resolve(threads, cores=self.cpus_per_trial)  # each task's threads
+        runtime_env = {"env_vars": self.policy.env()} if self.policy.enabled else None
         self._ray = ray
         self._started_here = False
         self._connected_here = not ray.is_initialized()
@@ -61,10 +64,11 @@ class RayExecutor:
             try:
                 if address is None:
                     ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
-                             num_cpus=max(self.workers * self.cpus_per_trial, os.cpu_count() or 1))
+                             num_cpus=max(self.workers * self.cpus_per_trial, os.cpu_count() or 1),
+                             runtime_env=runtime_env)
                     self._started_here = True
                 else:
-                    ray.init(address=address, log_to_driver=False, configure_logging=False)
+                    ray.init(address=address, log_to_driver=False, configure_logging=False, runtime_env=runtime_env)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = "a local Ray" if address is None else f"the Ray cluster at {address!r}"
                 raise UserError(f"cannot start or join {where}: {str(exc).splitlines()[0] if str(exc) else exc}") \
@@ -74,7 +78,7 @@ class RayExecutor:
         self._refs: dict[Future[Any], Any] = {}
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
-        ref = self._task.remote(fn, self.cpus_per_trial, *args)
+        ref = self._task.remote(fn, self.policy, *args)
         future: Future[Any] = Future()
         self._refs[future] = ref
         ref.future().add_done_callback(lambda done: self._settle(future, done))

@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archsearch.nn.conv import conv2d
+
 EPS = 1e-3  # the guards' epsilon (log, division, sqrt)
 BETA_INIT = 1.0
 
@@ -232,7 +234,7 @@ class PreActBlock(nn.Module):
         self.bn2, self.act2 = nn.BatchNorm2d(c_out), activation(c_out, 2)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
         self.shortcut = (nn.Identity() if stride == 1 and c_in == c_out
-                         else nn.Conv2d(c_in, c_out, 1, stride, bias=False))
+                         else conv2d(c_in, c_out, 1, stride, bias=False))
 
     def forward(self, x: Tensor) -> Tensor:
         # (B, C_in, H, W) -> (B, C_out, H/stride, W/stride)

@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from archsearch.nn.conv import conv2d
+
 # -- defaults (MobileNetV3 / MnasNet conventions) -------------------------------------------------------------
 CHANNEL_DIVISOR = 8  # channel counts are multiples of 8 (MobileNetV2 / EfficientNet round_filters)
 SE_REDUCTION = 4  # SE squeezes the expanded channels to 1/4 (MobileNetV3; MnasNet's se_ratio 0.25)
@@ -60,7 +62,7 @@ def activation(name: str) -> nn.Module:
 def conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1, groups: int = 1, act: str | None = None
             ) -> nn.Sequential:
     """Conv2d(bias=False, padding kernel // 2) -> BatchNorm2d -> optional activation."""
-    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False),
+    layers: list[nn.Module] = [conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False),
                                nn.BatchNorm2d(c_out)]
     if act is not None:
         layers.append(activation(act))

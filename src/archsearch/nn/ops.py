@@ -22,6 +22,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from archsearch.nn.conv import conv2d
+
 OpFactory = Callable[[int, int, int], nn.Module]
 
 
@@ -33,7 +35,7 @@ class ReLUConvBN(nn.Module):
         super().__init__()
         self.op = nn.Sequential(
             nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, dilation=dilation, bias=False),
+            conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, dilation=dilation, bias=False),
             nn.BatchNorm2d(c_out, affine=True, track_running_stats=True),
         )
 
@@ -72,7 +74,7 @@ class FactorizedReduce(nn.Module):
         self.relu = nn.ReLU(inplace=False)
         if stride == 2:
             halves = (c_out // 2, c_out - c_out // 2)
-            self.convs = nn.ModuleList(nn.Conv2d(c_in, half, 1, stride=2, padding=0, bias=False) for half in halves)
+            self.convs = nn.ModuleList(conv2d(c_in, half, 1, stride=2, padding=0, bias=False) for half in halves)
             self.pad = nn.ConstantPad2d((0, 1, 0, 1), 0.0)
         else:
             self.conv = nn.Conv2d(c_in, c_out, 1, stride=1, padding=0, bias=False)
