@@ -79,7 +79,8 @@ def _supernet_epoch() -> float:
                                  net=SUPERNET["net"], hessian_every=0)
     space = NB201Space()
     strategy.bind(space, [Objective("valid_acc", "max")], np.random.default_rng(0))
-    with in_force(resolve()):  # what Study.run puts in force around a one-shot search (a no-op when off)
+    # what a serial Study puts in force around its one-shot phase: the count chosen (and recorded) at creation
+    with in_force(resolve(None, sample_load=True)):
         engine = OneShotSearch(space, strategy, "mnist5k", seed=0, device="cpu")
         started = time.perf_counter()
         engine.train_epoch()

@@ -163,13 +163,14 @@ def _is_one_shot(strategy: Strategy) -> bool:
     return "supernet" in strategy.requires
 
 
-def _record_threads(config: StudyConfig) -> ThreadPolicy | None:
-    """Each trial's thread count, chosen now by the thread policy (cores, workers, the load of other
-    processes) unless the config fixes it, and recorded in the config: a resume trains with the same count.
-    Ray tasks take their CPUs' count (None)."""
+def _record_threads(config: StudyConfig, components: Components) -> ThreadPolicy | None:
+    """Each trial's thread count, chosen now by the thread policy (cores, workers and, when the study trains
+    networks, the load of other processes) unless the config fixes it, and recorded in the config: a resume
+    trains with the same count. Ray tasks take their CPUs' count (None)."""
     if config.threads is not None or config.executor == "ray":
         return None
-    policy = resolve(None, config.workers, sample_load=True)
+    trains = components.estimator.uses_threads or _is_one_shot(components.strategy)
+    policy = resolve(None, config.workers, sample_load=trains)
     if policy.enabled:
         config.threads = policy.intra_op
     return policy
@@ -221,7 +222,7 @@ class Study:
         check_prerank(config, components.strategy)
         engine = one_shot_engine(config, components) if _is_one_shot(components.strategy) else None
         prior = load_prior(config, store, components.strategy)
-        policy = _record_threads(config)
+        policy = _record_threads(config, components)
         experiment = store.create_experiment(config.name, config.to_dict(), config.seed)
         store.lock_experiment(experiment.id, experiment.name)
         study = cls(store, experiment, config, components, executor)

@@ -50,6 +50,7 @@ def test_a_search_on_a_busy_machine_says_why_it_runs_fewer_threads(
     monkeypatch.delenv(threads.THREADS_ENV, raising=False)
     monkeypatch.setattr(threads, "usable_cores", lambda: 4)
     monkeypatch.setattr(threads, "busy_cores_of_others", lambda: 2.0)
-    assert main(["search", "--strategy", "random", "--max-trials", "2", "--store", str(tmp_path / "r.db")]) == 0
+    assert main(["search", "--strategy", "random", *TINY_TRAIN, "--max-trials", "1", "--store",
+                 str(tmp_path / "r.db")]) == 0
     out = capsys.readouterr().out
     assert "threads per trial: 2 (4 usable cores, 2.0 busy with other processes; --threads N fixes the count)" in out

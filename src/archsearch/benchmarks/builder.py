@@ -65,7 +65,8 @@ def run_build(config: StudyConfig, store: Store, on_trial: Callable[[Any], None]
     names = {experiment.name: experiment for experiment in store.experiments()}
     if config.name in names:
         check_same_build(names[config.name].config, config)
-        runtime = {key: getattr(config, key) for key in RUNTIME_KEYS}
+        runtime = {key: getattr(config, key) for key in RUNTIME_KEYS
+                   if key != "threads" or config.threads is not None}  # else the count the build recorded
         study = Study.resume(config.name, store, runtime=runtime)
         if on_message is not None:
             on_message(f"resuming build {config.name!r}: {len(study.trials)} of {config.max_trials} archs done")

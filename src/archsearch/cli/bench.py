@@ -20,7 +20,7 @@ BUILD_EXAMPLE = ("example: archsearch bench build --space-file examples/spaces/c
                  "random,regularized-evolution --seeds 50 --max-trials 20)")
 EXPORT_EXAMPLE = "example: archsearch bench export nb201 --dataset cifar10 --out nb201-cifar10.parquet"
 BUILD_FLAGS = ("--space", "--space-file", "--dataset", "--seed", "--device", "--data-dir", "--download", "--executor",
-               "--workers", "--address", "--gpus-per-trial", "--trial-timeout", "--max-retries")
+               "--workers", "--address", "--gpus-per-trial", "--trial-timeout", "--max-retries", "--threads")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

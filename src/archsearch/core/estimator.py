@@ -13,6 +13,9 @@ class Estimator(ABC):
     """``evaluate(arch, fidelity)`` -> ``Result``; called only by the study loop."""
 
     name: ClassVar[str] = "estimator"
+    # evaluate runs multi-threaded numeric work here (training, proxies): the thread policy looks at the
+    # machine's load for it; False for a lookup (a table, a one-thread surrogate)
+    uses_threads: ClassVar[bool] = True
 
     @abstractmethod
     def evaluate(self, arch: Arch, fidelity: float | None = None) -> Result:

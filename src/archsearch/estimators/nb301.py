@@ -145,6 +145,7 @@ class NB301Estimator(Estimator):
     ``fidelity`` is the number of epochs (1..98, default 98); ``threads`` the onnxruntime threads."""
 
     name = "nb301"
+    uses_threads = False  # onnxruntime on its own ``threads`` (1)
 
     def __init__(self, fidelity: float | None = None, dataset: str = DATASET, space: SearchSpace | None = None,
                  threads: int = DEFAULT_THREADS) -> None:

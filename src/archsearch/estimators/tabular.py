@@ -28,6 +28,7 @@ class TabularEstimator(Estimator):
     (default: the table's own ``missing``, else ``fail``)."""
 
     name = "tabular"
+    uses_threads = False  # a table lookup
 
     def __init__(self, benchmark: str = "nb201", dataset: str = "cifar10", fidelity: int | None = None,
                  missing: str | None = None, space: SearchSpace | None = None) -> None:
