@@ -39,7 +39,7 @@ from archsearch.core.arch import Arch
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
 from archsearch.core.strategy import Strategy, TrialRequest
-from archsearch.core.threads import ThreadPolicy, in_force, one_thread, resolve
+from archsearch.core.threads import ThreadPolicy, in_force, one_thread, resolve, trial_threads
 from archsearch.execution import WorkerLost
 from archsearch.execution.processes import make_executor
 from archsearch.prerank import check_prerank, rank_pool, top_archs
@@ -164,14 +164,11 @@ def _is_one_shot(strategy: Strategy) -> bool:
 
 
 def _record_threads(config: StudyConfig, components: Components) -> ThreadPolicy | None:
-    """Each trial's thread count, chosen now by the thread policy (cores, workers and, when the study trains
-    networks, the load of other processes) unless the config fixes it, and recorded in the config: a resume
-    trains with the same count. Ray tasks take their CPUs' count (None)."""
-    if config.threads is not None or config.executor == "ray":
-        return None
+    """Each trial's thread count, chosen by the thread policy and recorded in the config (a resume trains
+    with the same count); None when the config fixes it or Ray tasks take their CPUs' count."""
     trains = components.estimator.uses_threads or _is_one_shot(components.strategy)
-    policy = resolve(None, config.workers, sample_load=trains)
-    if policy.enabled:
+    policy = trial_threads(config.threads, config.executor, config.workers, trains)
+    if policy is not None and policy.enabled:
         config.threads = policy.intra_op
     return policy
 

@@ -10,7 +10,7 @@ from archsearch.cli.progress import ProgressReporter
 from archsearch.store.base import EpochRecord
 from archsearch.study import Progress, Study
 
-EXPECT_AFTER_SECONDS = 1.0  # a first trial at least this long (real training) makes run_study print the expected time
+EXPECT_AFTER_SECONDS = 1.0  # a first trial this long makes run_study print the expected time (any estimator)
 EPOCH_METRICS = ("train_loss", "train_acc", "arch_acc", "derived_valid_acc", "entropy", "param_free_share",
                  "temperature", "hessian_eigenvalue", "best_shared_acc")
 
@@ -59,11 +59,13 @@ def epoch_line(study: Study, record: EpochRecord) -> str:
 
 
 def _expected_time(study: Study, message: Callable[[str], None]) -> Callable[[], None]:
-    """After the first trial of this run: its wall time x the trials left / workers, when trials take real time."""
+    """After the first trial of this run: its wall time x the trials left / workers, when the estimator trains
+    networks or the trial took a second or more."""
     def after_first_trial() -> None:
         last = study.trials[-1]
         seconds = (last.finished or 0.0) - (last.started or 0.0)
-        if seconds < EXPECT_AFTER_SECONDS or seconds > 1e6:
+        trains = study.components.estimator.uses_threads  # a training estimator (a table lookup does not)
+        if not (trains or seconds >= EXPECT_AFTER_SECONDS) or seconds > 1e6:
             return
         workers = max(1, study.config.workers)
         config, done = study.config, len(study.trials)

@@ -173,6 +173,15 @@ def resolve(threads: int | None = None, workers: int = 1, cores: int | None = No
     return ThreadPolicy(count, count, reason)
 
 
+def trial_threads(threads: int | None, executor: str, workers: int, trains: bool) -> ThreadPolicy | None:
+    """The policy a new study chooses for its trials: None when ``threads`` fixes the count or the executor is
+    Ray (a task takes its CPUs' count); else cores // workers, less the cores other processes keep busy when
+    the trials train networks (``trains``; a table lookup does not need the sample)."""
+    if threads is not None or executor == "ray":
+        return None
+    return resolve(None, workers, sample_load=trains)
+
+
 def prepare_environment(threads: int | None = None) -> None:
     """What a process's entry point calls before it imports torch: the short OpenMP spin, and the thread
     counts when they are fixed (``threads`` or ``ARCHSEARCH_THREADS``). Children inherit it either way."""
