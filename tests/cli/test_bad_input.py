@@ -130,6 +130,10 @@ FLAG_CASES = {
     "resume a missing experiment": (["resume", "ghost"], "no experiment named 'ghost'"),
     "resume with zero workers": (["resume", "kept", "--workers", "0"], "workers"),
     "resume with an unknown executor": (["resume", "kept", "--executor", "threads"], "unknown executor"),
+    "zero threads": (["search", "--threads", "0"], "positive whole number of threads"),
+    "threads not a number": (["search", "--threads", "many"], "invalid int value: 'many'"),
+    "threads zero via --set": (["search", "--set", "threads=0"], "threads must be at least 1"),
+    "resume with zero threads": (["resume", "kept", "--threads", "0"], "positive whole number of threads"),
     "show a missing experiment": (["show", "ghost"], "no experiment named 'ghost'"),
     "show a reference point of the wrong size": (["show", "mo", "--reference-point", "1,2,3"],
                                                  "reference_point needs 2"),
@@ -150,6 +154,13 @@ FLAG_CASES = {
 def test_bad_flag(case: str, store: Path, capsys: pytest.CaptureFixture) -> None:
     argv, expected = FLAG_CASES[case]
     run_against_store(argv, store, capsys, expected)
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1"])
+def test_bad_threads_in_the_environment(value: str, store: Path, capsys: pytest.CaptureFixture,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHSEARCH_THREADS", value)
+    run_against_store(["search", "--name", "fresh"], store, capsys, "ARCHSEARCH_THREADS must be a positive whole")
 
 
 # == 2. config files (--config) ==========================================================================
