@@ -64,7 +64,7 @@ def run_seed(config: StudyConfig, seed: int) -> SeedRun:
     worst: tuple[float, ...] = ()
     goal = study.components.goal
     if goal.multi:
-        from archsearch.report.pareto import front_indices, raw_values, worst_reference
+        from archsearch.core.pareto import front_indices, raw_values, worst_reference
         from archsearch.study import stored_result
 
         results = [stored_result(t) for t in study.trials]
@@ -119,7 +119,7 @@ def add_hypervolumes(results: dict[str, Any], runs: dict[str, list[SeedRun]], go
     all w.r.t. one reference point: the given one, else the worst value of each objective over every run
     of every strategy (stored as ``reference_point`` in each summary)."""
     from archsearch.core.pareto import hypervolume
-    from archsearch.report.pareto import to_losses
+    from archsearch.core.pareto import to_losses
 
     if reference is None:
         worst = np.asarray([run.worst for strategy_runs in runs.values() for run in strategy_runs if run.worst])

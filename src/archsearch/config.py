@@ -10,7 +10,6 @@ test accuracy as the reported metric.
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from archsearch.core.options import check_options  # noqa: F401 - study and tests import it from here
 from archsearch.core.errors import UserError
 from archsearch.core.objectives import Constraint, Goal, MnasNetReward, Objective
 from archsearch.core.options import MAX_INT
@@ -385,18 +385,6 @@ def set_dotted(options: dict[str, Any], key: str, value: Any) -> None:
             child = options[parent] = {}
         options = child
     options[last] = value
-
-
-def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -> None:
-    """Unknown keyword options of a component are a ``UserError`` that lists the valid ones."""
-    parameters = inspect.signature(factory).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    valid = [n for n, p in parameters.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    for option in options:
-        if option not in valid:
-            raise UserError(f"unknown option {kind}.{option} for {kind} {name!r}; "
-                            f"options: {', '.join(valid) or '(none)'}")
 
 
 def _text_or_none(key: str, value: Any) -> str | None:

@@ -43,6 +43,7 @@ def check_output(output: str, store: str | None = None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from archsearch.cli.reproduce import reproduce_command
     from archsearch.report.study_report import study_report, write_report
 
     if args.top < 1:
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         epochs = store.epochs(experiment.id)
     finally:
         store.close()
-    write_report(str(path), study_report(experiment, trials, epochs, args.store, top_k=args.top))
+    command = reproduce_command(experiment.config, args.store)
+    write_report(str(path), study_report(experiment, trials, epochs, args.store, top_k=args.top, reproduce=command))
     print(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KiB): {len(trials)} trials of {args.name!r}")
     return 0

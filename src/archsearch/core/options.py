@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -51,3 +52,15 @@ def parse_memory(text: str | float | int) -> float:
     if not value > 0:
         raise ValueError(f"memory must be positive, got {text!r}")
     return value
+
+
+def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -> None:
+    """Unknown keyword options of a component are a ``UserError`` that lists the valid ones."""
+    parameters = inspect.signature(factory).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    valid = [n for n, p in parameters.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    for option in options:
+        if option not in valid:
+            raise UserError(f"unknown option {kind}.{option} for {kind} {name!r}; "
+                            f"options: {', '.join(valid) or '(none)'}")

@@ -12,9 +12,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # objectives imports results, not this module; types only
+    from archsearch.core.objectives import Goal
+    from archsearch.core.result import Result
 
 
 def _as_matrix(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
@@ -128,3 +134,45 @@ def _sweep_2d(points: np.ndarray, ref: np.ndarray) -> float:
             area += (ref[0] - x) * (best_y - y)
             best_y = y
     return float(area)
+
+
+# -- fronts of results in raw metric units (accuracy in %, FLOPs, ms), as reports and compare show them --
+def front_indices(results: Sequence[Result], goal: Goal) -> list[int]:
+    """Indices of the ok, feasible, non-dominated results, sorted by the first objective (best first)."""
+    candidates = [i for i, r in enumerate(results) if r.ok and goal.feasible(r)
+                  and all(math.isfinite(v) for v in goal.losses(r))]
+    if not candidates:
+        return []
+    losses = np.asarray([goal.losses(results[i]) for i in candidates])
+    front = [candidates[k] for k in pareto_front(losses)]
+    return sorted(front, key=lambda i: goal.losses(results[i]))
+
+
+def raw_values(result: Result, goal: Goal) -> list[float]:
+    return [result.metric(o.metric) for o in goal.objectives]
+
+
+def worst_reference(results: Sequence[Result] | np.ndarray, goal: Goal) -> list[float] | None:
+    """Per objective, the worst raw value among the ok feasible results (None when there are none)."""
+    matrix = results if isinstance(results, np.ndarray) else value_matrix(results, goal)
+    if len(matrix) == 0:
+        return None
+    return [float(matrix[:, k].min() if o.direction == "max" else matrix[:, k].max())
+            for k, o in enumerate(goal.objectives)]
+
+
+def to_losses(raw: Sequence[float], goal: Goal) -> list[float]:
+    return [-v if o.direction == "max" else v for v, o in zip(raw, goal.objectives)]
+
+
+def front_hypervolume(results: Sequence[Result], goal: Goal, reference: Sequence[float]) -> float:
+    """Hypervolume (raw units) of the feasible front of ``results`` w.r.t. the raw ``reference`` point."""
+    points = [goal.losses(results[i]) for i in front_indices(results, goal)]
+    return hypervolume(points, to_losses(reference, goal)) if points else 0.0
+
+
+def value_matrix(results: Sequence[Result], goal: Goal) -> np.ndarray:
+    """Raw objective values (one row per ok, feasible result with finite values)."""
+    rows = [raw_values(r, goal) for r in results if r.ok and goal.feasible(r)]
+    rows = [row for row in rows if all(math.isfinite(v) for v in row)]
+    return np.asarray(rows, dtype=float).reshape(len(rows), len(goal.objectives))

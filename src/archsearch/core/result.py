@@ -1,4 +1,5 @@
-"""Result: what an estimator returns for one architecture at one fidelity."""
+"""Result: what an estimator returns for one architecture at one fidelity; EpochRecord: what a one-shot
+search (or another phase of a study) reports for one epoch."""
 
 from __future__ import annotations
 
@@ -46,3 +47,20 @@ class Result:
             "error": self.error,
             "curves": {name: list(values) for name, values in self.curves.items()},
         }
+
+
+@dataclass
+class EpochRecord:
+    """One finished epoch of a one-shot search (``epoch`` 0-based), or its final ranking (``kind="ranking"``:
+    candidates with their shared-weight accuracies, best first)."""
+
+    epoch: int
+    seconds: float
+    metrics: dict[str, float]
+    arch: dict[str, Any] | None = None
+    kind: str = "epoch"
+    ranking: list[tuple[dict[str, Any], float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "kind": self.kind, "seconds": self.seconds, "metrics": self.metrics,
+                "arch": self.arch, "ranking": [[arch, acc] for arch, acc in self.ranking]}

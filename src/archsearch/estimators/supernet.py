@@ -38,7 +38,7 @@ from archsearch.data.loader import DeviceData, DeviceSplit
 from archsearch.estimators import curvature, supernet_memory
 from archsearch.estimators.train import load_dataset
 from archsearch.nn.mixed import PARAMETER_FREE_OPS, entropy
-from archsearch.store.base import EpochRecord
+from archsearch.core.result import EpochRecord
 from archsearch.strategies.oneshot.base import EARLY_STOP_RATIO, OneShotStrategy
 
 ARCH_SPLIT_SEED = 0     # the weights / architecture cut of the training split, the same for every search

@@ -53,7 +53,7 @@ def load_dataset(name: str, data_dir: str | None = None, download: bool = False,
                  options: Mapping[str, Any] | None = None) -> Any:
     """A registered dataset; ``data_dir`` / ``download`` go only to loaders that take them, ``options``
     (e.g. ``image_size`` of image-folder) are checked against the loader's signature."""
-    from archsearch.config import check_options
+    from archsearch.core.options import check_options
 
     loader = DATASETS.load(name)
     check_options("dataset", name, loader, dict(options or {}))

@@ -35,7 +35,6 @@ def _start_worker(policy: ThreadPolicy) -> None:
     """Runs first in every worker: a watchdog that exits with the driver, then the thread policy."""
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="archsearch-parent").start()
     apply(policy)
-    import archsearch.study  # noqa: F401 - warm the imports a trial needs
 
 
 def _ready() -> int:

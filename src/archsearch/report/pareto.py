@@ -10,58 +10,15 @@ over the trials shown is used, which makes hypervolumes comparable only within o
 from __future__ import annotations
 
 import itertools
-import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from archsearch.core.objectives import Goal
-from archsearch.core.pareto import hypervolume, pareto_front
-from archsearch.core.result import Result
+from archsearch.core.pareto import (front_hypervolume, front_indices, pareto_front, raw_values,  # noqa: F401
+                                    to_losses, value_matrix, worst_reference)  # the numeric ones, re-exported
 from archsearch.report.curves import SUFFIXES
-
-
-def front_indices(results: Sequence[Result], goal: Goal) -> list[int]:
-    """Indices of the ok, feasible, non-dominated results, sorted by the first objective (best first)."""
-    candidates = [i for i, r in enumerate(results) if r.ok and goal.feasible(r)
-                  and all(math.isfinite(v) for v in goal.losses(r))]
-    if not candidates:
-        return []
-    losses = np.asarray([goal.losses(results[i]) for i in candidates])
-    front = [candidates[k] for k in pareto_front(losses)]
-    return sorted(front, key=lambda i: goal.losses(results[i]))
-
-
-def raw_values(result: Result, goal: Goal) -> list[float]:
-    return [result.metric(o.metric) for o in goal.objectives]
-
-
-def worst_reference(results: Sequence[Result] | np.ndarray, goal: Goal) -> list[float] | None:
-    """Per objective, the worst raw value among the ok feasible results (None when there are none)."""
-    matrix = results if isinstance(results, np.ndarray) else value_matrix(results, goal)
-    if len(matrix) == 0:
-        return None
-    return [float(matrix[:, k].min() if o.direction == "max" else matrix[:, k].max())
-            for k, o in enumerate(goal.objectives)]
-
-
-def to_losses(raw: Sequence[float], goal: Goal) -> list[float]:
-    return [-v if o.direction == "max" else v for v, o in zip(raw, goal.objectives)]
-
-
-def front_hypervolume(results: Sequence[Result], goal: Goal, reference: Sequence[float]) -> float:
-    """Hypervolume (raw units) of the feasible front of ``results`` w.r.t. the raw ``reference`` point."""
-    points = [goal.losses(results[i]) for i in front_indices(results, goal)]
-    return hypervolume(points, to_losses(reference, goal)) if points else 0.0
-
-
-def value_matrix(results: Sequence[Result], goal: Goal) -> np.ndarray:
-    """Raw objective values (one row per ok, feasible result with finite values)."""
-    rows = [raw_values(r, goal) for r in results if r.ok and goal.feasible(r)]
-    rows = [row for row in rows if all(math.isfinite(v) for v in row)]
-    return np.asarray(rows, dtype=float).reshape(len(rows), len(goal.objectives))
 
 
 def plot_fronts(sets: dict[str, np.ndarray], goal: Goal, path: str | Path, title: str = "") -> Path:

@@ -18,10 +18,10 @@ from typing import Any
 
 import yaml
 
-from archsearch.cli.common import format_arch, stored_goal, stored_objectives
 from archsearch.core.arch import Arch
 from archsearch.core.objectives import Goal
 from archsearch.report import figures
+from archsearch.report.formatting import format_arch, stored_goal, stored_objectives
 from archsearch.report.html import (Section, code_block, esc, figure_block, key_values, page, paragraph, table)
 from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord
 
@@ -32,13 +32,14 @@ MIN_TRIALS_FOR_PLOTS = 3  # fewer trials (a one-shot search's derived arch) get 
 
 
 def study_report(experiment: ExperimentRecord, trials: Sequence[TrialRecord], epochs: Sequence[EpochRecord],
-                 store_path: str, top_k: int = TOP_K) -> str:
-    """The whole HTML document of ``experiment``."""
+                 store_path: str, top_k: int = TOP_K, reproduce: str | None = None) -> str:
+    """The whole HTML document of ``experiment``; ``reproduce``: the command that re-creates it (the CLI's
+    ``reproduce_command``), shown beside its config."""
     config = experiment.config
     goal = stored_goal(config)
     space = _space(config)
     ranked = _ranked(trials, goal)
-    sections = [_overview(experiment, trials, goal), _reproduce(config, store_path),
+    sections = [_overview(experiment, trials, goal), _reproduce(config, reproduce),
                 _best(config, space, ranked, goal), _epochs(config, epochs)]  # a one-shot search is its epochs
     if len(trials) >= MIN_TRIALS_FOR_PLOTS:
         sections += [_anytime(trials, goal, config), _distribution(trials, goal, space)]
@@ -116,14 +117,13 @@ def _versions() -> str:
     return f"archsearch {__version__}, Python {platform.python_version()}, torch {torch_version}"
 
 
-def _reproduce(config: dict[str, Any], store_path: str) -> Section:
-    from archsearch.cli.reproduce import reproduce_command
-
+def _reproduce(config: dict[str, Any], command: str | None) -> Section:
     body = [paragraph("This command re-creates the configuration (same seed: the same history on a tabular "
                       "benchmark; training runs may differ in the last digits across machines):"),
-            code_block(reproduce_command(config, store_path)),
-            paragraph("or, as a config file for 'archsearch search --config FILE':"),
-            code_block(yaml.safe_dump(config, sort_keys=False))]
+            code_block(command),
+            paragraph("or, as a config file for 'archsearch search --config FILE':")] if command else [
+            paragraph("As a config file for 'archsearch search --config FILE':")]
+    body.append(code_block(yaml.safe_dump(config, sort_keys=False)))
     return Section("reproduce", "Reproduce", "".join(body))
 
 
@@ -182,7 +182,7 @@ def _top_table(config: dict[str, Any], top: Sequence[TrialRecord], goal: Goal) -
 def _pareto(config: dict[str, Any], trials: Sequence[TrialRecord], goal: Goal) -> Section | None:
     if not goal.multi:
         return None
-    from archsearch.cli.common import front_summary
+    from archsearch.report.formatting import front_summary
     from archsearch.config import StudyConfig
     from archsearch.report.pareto import fronts_figure, value_matrix
     from archsearch.study import stored_result

@@ -13,7 +13,7 @@ from typing import Any
 
 def create_space(name: str, options: Mapping[str, Any] | None = None) -> Any:
     """The space ``name`` made with ``options`` (``UserError`` for an unknown name or option)."""
-    from archsearch.config import check_options
+    from archsearch.core.options import check_options
     from archsearch.core.registry import SPACES
 
     factory = SPACES.load(name)

@@ -10,6 +10,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from archsearch.core.result import EpochRecord  # noqa: F401 - stored by every Store; defined in core
+
 
 @dataclass(frozen=True)
 class ExperimentRecord:
@@ -39,23 +41,6 @@ class TrialRecord:
     def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "arch": self.arch, "fidelity": self.fidelity, "metrics": self.metrics,
                 "cost": self.cost, "status": self.status, "error": self.error, "curves": self.curves}
-
-
-@dataclass
-class EpochRecord:
-    """One finished epoch of a one-shot search (``epoch`` 0-based), or its final ranking (``kind="ranking"``:
-    candidates with their shared-weight accuracies, best first)."""
-
-    epoch: int
-    seconds: float
-    metrics: dict[str, float]
-    arch: dict[str, Any] | None = None
-    kind: str = "epoch"
-    ranking: list[tuple[dict[str, Any], float]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "kind": self.kind, "seconds": self.seconds, "metrics": self.metrics,
-                "arch": self.arch, "ranking": [[arch, acc] for arch, acc in self.ranking]}
 
 
 @dataclass
