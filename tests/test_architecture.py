@@ -1,5 +1,6 @@
-"""The layer rules of .importlinter hold: core < spaces/nn < strategies, estimators, benchmarks, data, fewshot,
-metrics < store/execution < study < report < cli, and strategies import nothing of archsearch but core."""
+"""The layer rules of .importlinter hold: core < nn < spaces < strategies, estimators, benchmarks, data, fewshot,
+metrics < store/execution < study < report < cli, and strategies import nothing of archsearch but core; and no two
+parts of archsearch import each other (no cycle, also within a layer)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,19 @@ def test_the_import_contracts_hold() -> None:
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "0 broken" in run.stdout
+
+
+PARTS = ("core", "nn", "spaces", "strategies", "estimators", "benchmarks", "data", "fewshot", "metrics", "store",
+         "execution", "study", "warm_start", "prerank", "config", "compare", "meta_search", "export", "scaling",
+         "bench_build", "report", "cli")
+
+
+def test_no_two_parts_import_each_other() -> None:
+    grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter (the test extra)")
+    graph = grimp.build_graph("archsearch")
+    parts = [f"archsearch.{name}" for name in PARTS]
+    assert set(graph.find_children("archsearch")) <= set(parts), "a new part of archsearch: add it to PARTS"
+    cycles = [(a, b) for i, a in enumerate(parts) for b in parts[i + 1:]
+              if graph.chain_exists(importer=a, imported=b, as_packages=True)
+              and graph.chain_exists(importer=b, imported=a, as_packages=True)]
+    assert cycles == []

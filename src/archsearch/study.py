@@ -45,7 +45,8 @@ from archsearch.execution.processes import make_executor
 from archsearch.prerank import check_prerank, rank_pool, top_archs
 from archsearch.spaces import space_from_config
 from archsearch.warm_start import load_prior
-from archsearch.store.base import EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
+from archsearch.store.base import (EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord,
+                                  stored_result)
 
 
 @dataclass
@@ -136,11 +137,6 @@ def _check_metrics(estimator: Estimator, fidelity: float | None, metrics: Sequen
         if metric not in available:
             raise UserError(f"metric {metric!r} is not available from estimator {estimator.name!r} "
                             f"at fidelity {fidelity}; available: {', '.join(available)}")
-
-
-def stored_result(trial: TrialRecord) -> Result:
-    return Result(Arch(trial.arch), dict(trial.metrics), trial.cost, trial.fidelity, trial.status,  # type: ignore[arg-type]
-                  trial.error, dict(trial.curves))
 
 
 def best_trial(trials: Sequence[TrialRecord], goal: Goal | Objective) -> TrialRecord | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from archsearch.core.errors import UserError
 from archsearch.core.strategy import Prior
-from archsearch.store.base import Store
+from archsearch.store.base import Store, stored_result
 
 
 def load_prior(config: Any, store: Store, strategy: Any) -> Prior | None:
@@ -30,8 +30,6 @@ def load_prior(config: Any, store: Store, strategy: Any) -> Prior | None:
     if (source.config.get("space_options") or {}) != (getattr(config, "space_options", None) or {}):
         raise UserError(f"--warm-start {config.warm_start!r} searched another {config.space!r} space (its "
                         f"definition differs): a prior must come from the same space")
-    from archsearch.study import stored_result
-
     results = tuple(stored_result(trial) for trial in store.trials(source.id))
     if not any(result.ok for result in results):
         raise UserError(f"--warm-start {config.warm_start!r} has no successful trial to learn from")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from archsearch.benchmarks.builder import run_build
+from archsearch.bench_build import run_build
 from archsearch.benchmarks.table import load_table
 from archsearch.cli.bench import build_study_config
 from archsearch.cli.main import build_parser, main

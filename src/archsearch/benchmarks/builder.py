@@ -1,111 +1,23 @@
-"""Building generic tables: train every (or a seeded sample of) architecture of a space, store, write the table.
+"""Generic tables from benchmarks: the metric directions of a built or exported table, and
+:func:`export_benchmark`, which writes a registered table (NAS-Bench-201) in the generic format.
 
-What NAS-Bench-101/201 did for their cell spaces (Ying et al., ICML 2019: every cell, 4 budgets, 3 seeds;
-Dong & Yang, ICLR 2020: every cell, 200 and 12 epochs), for any space and a small budget: a build is a
-study whose strategy is :class:`~archsearch.strategies.exhaustive.ExhaustiveSearch` (every valid arch once,
-in a seeded order; ``--sample N`` takes the first N), whose estimator is the train estimator at ``epochs``,
-on any executor, stored in the SQLite store under one experiment name: a killed build resumes where its
-store left it and trains none of the done archs again. The ok trials become the table's rows, with the
-learning curves, params, FLOPs and measured latency the train estimator records; failed archs are left
-out (the table is then partial). :func:`export_benchmark` writes a registered table (NAS-Bench-201) in
-the same format.
+Building a table by training archs is a study: :mod:`archsearch.bench_build` (it runs above this layer).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from archsearch.benchmarks.table_meta import FIDELITY_COLUMN, TableMeta
-from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
-from archsearch.store.base import Store, TrialRecord
 
-# -- defaults in one visible block --------------------------------------------------------------
-BUILD_STRATEGY = "exhaustive"
-BUILD_OBJECTIVE = "valid_acc"
-BUILD_REPORT = "test_acc"
 COST_COLUMN = "train_seconds"  # the training time a search over the table is charged
-TRIAL_SECONDS = "trial_seconds"  # build + measure + train, per arch (a metric of the table)
-CURVE_PREFIX = "curve_"
 MAX_METRICS = ("_acc", "epochs")  # metrics whose names end so are maximised; every other one is minimised
-MATCHING_KEYS = ("space", "space_options", "strategy", "strategy_options", "estimator", "estimator_options",
-                 "dataset", "fidelity", "max_trials", "seed", "data_dir")  # what a resumed build must share
 
 
-def build_config(base: StudyConfig, epochs: float, count: int, name: str) -> StudyConfig:
-    """The study config of a build: ``base`` (space, dataset, executor, estimator options ...) with the
-    exhaustive strategy, the train estimator at ``epochs`` and ``count`` trials."""
-    data = {**base.to_dict(), "name": name, "strategy": BUILD_STRATEGY, "estimator": "train", "benchmark": None,
-            "table": None, "fidelity": float(epochs), "max_trials": int(count), "budget_seconds": None,
-            "objective": f"{BUILD_OBJECTIVE}:max", "report": f"{BUILD_REPORT}:max", "prerank": None,
-            "warm_start": None}
-    config = StudyConfig.from_mapping(data)
-    config.validate()
-    return config
-
-
-def check_same_build(stored: Mapping[str, Any], config: StudyConfig) -> None:
-    """UserError when a stored experiment of the same name is a different build."""
-    wanted = config.to_dict()
-    for key in MATCHING_KEYS:
-        if stored.get(key) != wanted.get(key):
-            raise UserError(f"experiment {config.name!r} in the store is another build ({key} {stored.get(key)!r}, "
-                            f"not {wanted.get(key)!r}); give another --name or --store")
-
-
-def run_build(config: StudyConfig, store: Store, on_trial: Callable[[Any], None] | None = None,
-              on_message: Callable[[str], None] | None = None) -> Any:
-    """Create the build study, or resume it when the store has it (its done archs are not trained again)."""
-    from archsearch.config import RUNTIME_KEYS
-    from archsearch.study import Study
-
-    names = {experiment.name: experiment for experiment in store.experiments()}
-    if config.name in names:
-        check_same_build(names[config.name].config, config)
-        runtime = {key: getattr(config, key) for key in RUNTIME_KEYS
-                   if key != "threads" or config.threads is not None}  # else the count the build recorded
-        study = Study.resume(config.name, store, runtime=runtime)
-        if on_message is not None:
-            on_message(f"resuming build {config.name!r}: {len(study.trials)} of {config.max_trials} archs done")
-    else:
-        study = Study.create(config, store)
-    if not study.done():
-        study.run(on_trial=on_trial, on_message=on_message)
-    return study
-
-
-# -- rows and metadata --------------------------------------------------------------------------
 def direction_of(metric: str) -> str:
     return "max" if metric.endswith(MAX_METRICS) else "min"
-
-
-def built_table(config: StudyConfig, space: Any, trials: Sequence[TrialRecord]) -> tuple[TableMeta, list[dict]]:
-    """The metadata and rows of a build's ok trials (the last one of an arch evaluated twice)."""
-    ok = list({json.dumps(t.arch, sort_keys=True): t for t in trials if t.status == "ok"}.values())
-    if not ok:
-        raise UserError(f"build {config.name!r} has no successful trial to write (see: archsearch show {config.name})")
-    metrics: dict[str, str] = {}
-    curves: dict[str, str] = {}
-    for trial in ok:
-        metrics.update({name: direction_of(name) for name in trial.metrics if name not in metrics})
-        curves.update({name: CURVE_PREFIX + name for name in trial.curves if name not in curves})
-    metrics[TRIAL_SECONDS] = "min"
-    if COST_COLUMN not in metrics or BUILD_OBJECTIVE not in metrics:
-        raise UserError(f"build {config.name!r}: its trials carry no {COST_COLUMN} / {BUILD_OBJECTIVE}")
-    report = BUILD_REPORT if BUILD_REPORT in metrics else BUILD_OBJECTIVE
-    failed = sum(t.status != "ok" for t in trials)
-    meta = TableMeta(space=config.space, space_options=dict(config.space_options), dataset=config.dataset,
-                     dims=dict(space.dims()), fidelities=(float(config.fidelity),), metrics=metrics,
-                     objective=BUILD_OBJECTIVE, report=report, cost=COST_COLUMN, curves=curves,
-                     description=f"archsearch bench build {config.name!r}: {len(ok)} archs trained for "
-                                 f"{config.fidelity:g} epochs on {config.dataset} (seed {config.seed}); "
-                                 f"{failed} failed trials left out")
-    rows = [{**t.arch, FIDELITY_COLUMN: t.fidelity, **t.metrics, TRIAL_SECONDS: t.cost,
-             **{curves[name]: list(values) for name, values in t.curves.items()}} for t in ok]
-    return meta, rows
 
 
 def export_benchmark(benchmark: str, dataset: str, out: str | Path,

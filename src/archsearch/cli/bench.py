@@ -84,7 +84,7 @@ def _add_export(actions: argparse._SubParsersAction) -> None:
 # -- build ----------------------------------------------------------------------------------------
 def build_study_config(args: argparse.Namespace) -> tuple[StudyConfig, Any]:
     """The build's study config and space from the arguments (every user error before anything runs)."""
-    from archsearch.benchmarks.builder import build_config
+    from archsearch.bench_build import build_config
     from archsearch.spaces import space_from_config
 
     _check_out(args.out)
@@ -139,7 +139,7 @@ def _check_out(out: str) -> None:
 
 
 def run_build_command(args: argparse.Namespace) -> int:
-    from archsearch.benchmarks.builder import built_table, run_build
+    from archsearch.bench_build import built_table, run_build
     from archsearch.benchmarks.table import write_table
     from archsearch.cli.progress import ProgressReporter
 

@@ -27,7 +27,8 @@ from torch import nn
 from archsearch.core.arch import Arch
 from archsearch.nn.mixed import MixedOp, Paths, Supernet, op_key_rewrite
 from archsearch.nn.ops import NB201_OPS, ResNetBasicBlock, Zero
-from archsearch.spaces.nb201 import EDGE_DIMS, EDGES, NUM_NODES, OPS
+from archsearch.nn.topology import EDGE_DIMS, EDGES, NUM_NODES
+from archsearch.nn.topology import NB201_OP_NAMES as OPS
 
 
 def _edge_key(i: int, j: int) -> str:

@@ -34,8 +34,7 @@ from torch import nn
 from archsearch.core.arch import Arch
 from archsearch.nn.mixed import MixedOp, Paths, Supernet
 from archsearch.nn.ops import FactorizedReduce, OpFactory, ReLUConvBN
-from archsearch.spaces.darts import NODES as DARTS_NODES
-from archsearch.spaces.darts import dim_name
+from archsearch.nn.topology import DARTS_NODES, dim_name
 
 STEM_MULTIPLIER = 3
 

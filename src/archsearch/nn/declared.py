@@ -23,7 +23,7 @@ from torch import nn
 from archsearch.nn.darts import DARTS_OPS
 from archsearch.nn.mobile import MBConv, BlockSpec, conv_bn
 from archsearch.nn.ops import NB201_OPS, ReLUConvBN, ResNetBasicBlock, Zero
-from archsearch.spaces.declared import MBCONV, canonical_op
+from archsearch.nn.topology import MBCONV, canonical_op
 
 
 def make_op(name: str, c_in: int, c_out: int, stride: int) -> nn.Module:

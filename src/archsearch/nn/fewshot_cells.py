@@ -20,7 +20,8 @@ from torch import nn
 from archsearch.core.arch import Arch
 from archsearch.nn.cells import NB201SupernetCell, _edge_key
 from archsearch.nn.mixed import Scaled
-from archsearch.spaces.nb201 import EDGE_DIMS, EDGES, OPS
+from archsearch.nn.topology import EDGE_DIMS, EDGES
+from archsearch.nn.topology import NB201_OP_NAMES as OPS
 
 # -- defaults (CPU-sized; the papers' backbones use 48-64 channels) ---------------------------------------
 CHANNELS = 16

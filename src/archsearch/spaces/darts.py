@@ -28,11 +28,11 @@ from archsearch.core.arch import Arch
 from archsearch.core.dims import Categorical, Dim
 from archsearch.core.errors import ArchError, UserError
 from archsearch.core.space import SearchSpace
+from archsearch.nn.topology import DARTS_NODES, DARTS_OP_NAMES, dim_name  # noqa: F401 - dim_name re-exported
 
-OPS: tuple[str, ...] = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
-                        "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
+OPS = DARTS_OP_NAMES
 CELLS: tuple[str, ...] = ("normal", "reduce")
-NODES: tuple[int, ...] = (2, 3, 4, 5)
+NODES = DARTS_NODES
 CONCAT: tuple[int, ...] = NODES
 # NAS-Bench-301's DARTS space (Siems et al. 2020) has no ``none`` op: ``DartsSpace(none_op=False)``.
 OPS_WITHOUT_NONE: tuple[str, ...] = tuple(op for op in OPS if op != "none")
@@ -61,11 +61,6 @@ _EDGES_FIELD = re.compile(r"\b(?P<cell>normal|reduce)\s*=\s*(?P<value>\[[^\[\]]*
 _CONCAT_FIELD = re.compile(r"\b(?P<cell>normal|reduce)_concat\s*=\s*"
                            r"(?P<value>\[[^\[\]]*\]|range\s*\(\s*\d+\s*,\s*\d+\s*\))")
 _NONE_FIELD = re.compile(r"\b[A-Za-z_]\w*\s*=\s*None\b")  # D-X-Y's connectN=None, connects=None
-
-
-def dim_name(cell: str, node: int, part: str, slot: int) -> str:
-    """``<cell>_node<node>_<part><slot>``, e.g. ``normal_node2_input0``."""
-    return f"{cell}_node{node}_{part}{slot}"
 
 
 class DartsSpace(SearchSpace):

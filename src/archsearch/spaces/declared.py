@@ -36,13 +36,9 @@ from archsearch.core.dims import Categorical, Dim, Integer
 from archsearch.core.errors import ArchError, UserError
 from archsearch.core.options import check_int, check_number
 from archsearch.core.space import SearchSpace
-from archsearch.spaces.darts import OPS as DARTS_OPS
-from archsearch.spaces.nb201 import OPS as NB201_OPS
+from archsearch.nn.topology import ALIASES, BASE_OPS, canonical_op
 
 KINDS = ("chain", "cell")
-BASE_OPS: tuple[str, ...] = (*NB201_OPS, *(op for op in DARTS_OPS if op not in NB201_OPS))
-ALIASES = {"identity": "skip_connect", "zero": "none", "conv1x1": "nor_conv_1x1", "conv3x3": "nor_conv_3x3"}
-MBCONV = re.compile(r"^mbconv_k(?P<kernel>[357])_e(?P<expansion>[1-9])(?P<se>_se)?(?P<hs>_hs)?$")
 OP_HELP = f"{', '.join(BASE_OPS)}, mbconv_k<3|5|7>_e<1-9>[_se][_hs] (aliases {', '.join(ALIASES)})"
 NETWORK_DEFAULTS = {"chain": {"stem_channels": 16, "width_mult": 1.0, "dropout": 0.0},
                     "cell": {"channels": 16, "cells_per_stage": 2, "stages": 3, "dropout": 0.0}}
@@ -53,14 +49,6 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PRODUCT = re.compile(r"^\s*(?:(?P<a>\d{1,6})\s*\*\s*(?P<dim>[A-Za-z_]\w*)"  # "16*width" or "width*16"
                       r"|(?P<dim2>[A-Za-z_]\w*)\s*\*\s*(?P<b>\d{1,6}))\s*$")
 _CELL_NODE = re.compile(r"^\|(?:[A-Za-z0-9_]+~\d{1,6}\|)+$")
-
-
-def canonical_op(name: Any) -> str | None:
-    """The primitive an op name denotes (aliases resolved), or None when it names no op."""
-    if not isinstance(name, str):
-        return None
-    name = ALIASES.get(name, name)
-    return name if name in BASE_OPS or MBCONV.match(name) else None
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,9 @@ from archsearch.core.arch import Arch
 from archsearch.core.dims import Categorical, Dim
 from archsearch.core.errors import ArchError
 from archsearch.core.space import SearchSpace
+from archsearch.nn.topology import EDGE_DIMS, EDGES, NB201_OP_NAMES, NUM_NODES  # noqa: F401 - re-exported
 
-OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-NUM_NODES = 4
-# Edges (from, to) in the order of the NB201 string: node 1's inputs, then node 2's, then node 3's.
-EDGES: tuple[tuple[int, int], ...] = tuple((i, j) for j in range(1, NUM_NODES) for i in range(j))
-EDGE_DIMS: tuple[str, ...] = tuple(f"edge_{i}_{j}" for i, j in EDGES)
+OPS = NB201_OP_NAMES  # the topology lives in nn.topology (networks build it); these names stay importable here
 
 _NODE_PATTERN = re.compile(r"^\|(?:[a-z0-9_]+~\d+\|)+$")
 

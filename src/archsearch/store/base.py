@@ -10,7 +10,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from archsearch.core.result import EpochRecord  # noqa: F401 - stored by every Store; defined in core
+from archsearch.core.arch import Arch
+from archsearch.core.result import EpochRecord, Result  # EpochRecord: stored by every Store; defined in core
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,12 @@ class TrialRecord:
     def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "arch": self.arch, "fidelity": self.fidelity, "metrics": self.metrics,
                 "cost": self.cost, "status": self.status, "error": self.error, "curves": self.curves}
+
+
+def stored_result(trial: TrialRecord) -> Result:
+    """The ``Result`` a stored trial records (what strategies are told on resume or from a prior)."""
+    return Result(Arch(trial.arch), dict(trial.metrics), trial.cost, trial.fidelity, trial.status,  # type: ignore[arg-type]
+                  trial.error, dict(trial.curves))
 
 
 @dataclass
