@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ from archsearch.benchmarks.base import TabularBenchmark
 from archsearch.core.arch import Arch
 from archsearch.core.errors import ArchError, UserError
 from archsearch.spaces.nb101 import EDGE_DIMS, OP_DIMS, OPS, NB101Space
+from archsearch.core.packaged import load_packaged_npz
 
 DATASET = "cifar10"
 FIDELITY = 108  # epochs
@@ -133,11 +133,7 @@ class NB101SubsetBenchmark(TabularBenchmark):
 @functools.lru_cache(maxsize=None)
 def load_nb101_zc500() -> NB101SubsetBenchmark:
     """The partial NB101 table shipped in the package (loaded once per process)."""
-    resource = resources.files("archsearch.benchmarks").joinpath("data").joinpath(DATA_FILE)
-    try:
-        with resource.open("rb") as handle, np.load(handle, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except FileNotFoundError:
-        raise UserError(f"the NB101 subset table {DATA_FILE} is missing from the installed package; "
-                        "reinstall archsearch (or run scripts/convert_nb101_subset.py in a checkout)") from None
-    return NB101SubsetBenchmark(arrays)
+    return NB101SubsetBenchmark(load_packaged_npz(
+        "archsearch.benchmarks", "data", DATA_FILE,
+        missing=f"the NB101 subset table {DATA_FILE} is missing from the installed package; reinstall archsearch "
+                "(or run scripts/convert_nb101_subset.py in a checkout)"))

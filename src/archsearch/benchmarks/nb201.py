@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ from archsearch.benchmarks.base import TabularBenchmark
 from archsearch.core.arch import Arch
 from archsearch.core.errors import ArchError, UserError
 from archsearch.spaces.nb201 import EDGE_DIMS, OPS
+from archsearch.core.packaged import load_packaged_npz
 
 NUM_CELLS = len(OPS) ** len(EDGE_DIMS)  # 15,625
 DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "ImageNet16-120")
@@ -162,11 +162,7 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 @functools.lru_cache(maxsize=None)
 def load_nb201() -> NB201Benchmark:
     """The NAS-Bench-201 table shipped in the package (loaded once per process)."""
-    resource = resources.files("archsearch.benchmarks").joinpath("data").joinpath(DATA_FILE)
-    try:
-        with resource.open("rb") as handle, np.load(handle, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except FileNotFoundError:
-        raise UserError(f"the NAS-Bench-201 table {DATA_FILE} is missing from the installed package; "
-                        "reinstall archsearch (or run scripts/convert_nb201.py in a checkout)") from None
-    return NB201Benchmark(arrays)
+    return NB201Benchmark(load_packaged_npz(
+        "archsearch.benchmarks", "data", DATA_FILE,
+        missing=f"the NAS-Bench-201 table {DATA_FILE} is missing from the installed package; reinstall archsearch "
+                "(or run scripts/convert_nb201.py in a checkout)"))

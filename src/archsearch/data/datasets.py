@@ -15,13 +15,13 @@ Every split is fixed (``SPLIT_SEED``) and stratified; the sizes are in the defau
 from __future__ import annotations
 
 import functools
-from importlib import resources
 
 import numpy as np
 
 from archsearch.data.base import SPLIT_SEED, Dataset, Split, build_dataset
 from archsearch.data.cifar import load_cifar10
 from archsearch.data.files import load_image_folder, load_npz
+from archsearch.core.packaged import load_packaged_npz
 
 __all__ = ["SPLIT_SEED", "Dataset", "Split", "load_cifar10", "load_digits", "load_image_folder",
            "load_mnist1d", "load_mnist5k", "load_npz"]
@@ -34,9 +34,7 @@ MNIST1D_VALID = 400  # of the 4,000 training signals: 3,600 / 400; the canonical
 
 
 def _embedded(name: str) -> dict[str, np.ndarray]:
-    resource = resources.files("archsearch.data").joinpath("files").joinpath(f"{name}.npz")
-    with resource.open("rb") as handle, np.load(handle, allow_pickle=False) as npz:
-        return {key: npz[key] for key in npz.files}
+    return load_packaged_npz("archsearch.data", "files", f"{name}.npz")
 
 
 @functools.lru_cache(maxsize=None)

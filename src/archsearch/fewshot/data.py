@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 import torch
 
 from archsearch.core.errors import UserError
+from archsearch.core.packaged import load_packaged_npz
 
 # ---- defaults -----------------------------------------------------------------------------------------
 SPLITS = {"meta-train": 0, "meta-val": 1, "meta-test": 2}  # the converter's class_splits markers
@@ -64,9 +64,7 @@ class OneShotRun:
 
 @functools.lru_cache(maxsize=1)
 def _arrays() -> dict[str, np.ndarray]:
-    resource = resources.files("archsearch.data").joinpath("files").joinpath(RESOURCE)
-    with resource.open("rb") as handle, np.load(handle, allow_pickle=False) as npz:
-        return {key: npz[key] for key in npz.files}
+    return load_packaged_npz("archsearch.data", "files", RESOURCE)
 
 
 @functools.lru_cache(maxsize=None)
