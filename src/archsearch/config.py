@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from archsearch.core.documents import read_document
 from archsearch.core.options import check_options  # noqa: F401 - study and tests import it from here
 from archsearch.core.errors import UserError
 from archsearch.core.objectives import Constraint, Goal, MnasNetReward, Objective
@@ -115,15 +116,7 @@ class StudyConfig:
     @classmethod
     def from_file(cls, path: str) -> "StudyConfig":
         file = Path(path)
-        if not file.is_file():
-            raise UserError(f"config file not found: {path}")
-        try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read config file {path}: {exc}") from None
-        except yaml.YAMLError as exc:
-            first_line = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
-            raise UserError(f"config file {path} is not valid YAML/JSON: {first_line}") from None
+        data = read_document(file, "config file")
         if data is None:
             data = {}
         if not isinstance(data, dict):

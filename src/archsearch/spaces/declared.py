@@ -33,6 +33,7 @@ from typing import Any
 
 from archsearch.core.arch import Arch
 from archsearch.core.dims import Categorical, Dim, Integer
+from archsearch.core.documents import read_document
 from archsearch.core.errors import ArchError, UserError
 from archsearch.core.options import check_int, check_number
 from archsearch.core.space import SearchSpace
@@ -86,18 +87,7 @@ class LayerPlan:
 # -- reading and checking a definition -------------------------------------------------------------------------
 def load_space_file(path: str | Path) -> dict[str, Any]:
     """The definition in a YAML/JSON file, checked (one-line ``UserError`` for a missing, malformed or bad file)."""
-    import yaml
-
-    file = Path(path)
-    if not file.is_file():
-        raise UserError(f"space file not found: {path}")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read space file {path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
-        raise UserError(f"space file {path} is not valid YAML/JSON: {first_line}") from None
+    data = read_document(path, "space file")
     if not isinstance(data, dict):
         raise UserError(f"space file {path} must hold a mapping with 'kind' (chain or cell) and 'dims'")
     make_declared(data, f"space file {path}")  # checks it
