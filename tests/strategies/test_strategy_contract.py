@@ -47,6 +47,14 @@ def strategy_name(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.mark.parametrize("name", STRATEGIES.names())
+def test_a_strategy_that_chooses_fidelities_says_so(name: str) -> None:
+    from archsearch.core.strategy import Strategy
+
+    cls = STRATEGIES.load(name)
+    assert cls.multi_fidelity == (cls.ask_trials is not Strategy.ask_trials)
+
+
 def test_asks_are_valid_archs(strategy_name: str, space: SearchSpace) -> None:
     asked = drive(make(strategy_name, space, 0), space, 40)
     assert len(asked) == 40

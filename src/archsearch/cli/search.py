@@ -10,7 +10,6 @@ from archsearch.cli.common import (ExampleHelpFormatter, add_store_argument, add
                                    study_config)
 from archsearch.cli.report_run import run_study
 from archsearch.config import StudyConfig
-from archsearch.core.strategy import Strategy
 from archsearch.study import Study, build_components
 
 EXAMPLE = ("example: archsearch search --space nb201 --strategy regularized-evolution --benchmark nb201 "
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> int
 
 def _fidelity_text(study: Study) -> str:
     strategy = study.components.strategy
-    if type(strategy).ask_trials is not Strategy.ask_trials and strategy.fidelities:  # multi-fidelity
+    if strategy.multi_fidelity and strategy.fidelities:
         return "fidelities " + ", ".join(f"{f:g}" for f in strategy.fidelities)
     return f"fidelity {study.config.fidelity:g}" if study.config.fidelity is not None else "default fidelity"
 

@@ -53,6 +53,7 @@ class Strategy(ABC):
     requires: ClassVar[frozenset[str]] = frozenset()  # e.g. {"supernet"}, {"encode"}
     supports_warm_start: ClassVar[bool] = True  # multi-fidelity and one-shot strategies say False
     multi_objective: ClassVar[bool] = False  # ranks by several objectives (NSGA-II) or ignores scores (random)
+    multi_fidelity: ClassVar[bool] = False  # its ask_trials chooses each trial's fidelity (Hyperband, BOHB)
     _warm: tuple[Arch, ...] = ()  # warm-start archs not asked yet (reassigned, never mutated)
 
     space: SearchSpace

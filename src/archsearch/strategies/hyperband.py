@@ -118,6 +118,7 @@ class Hyperband(Strategy):
     """Hyperband brackets of successive halving over the study's fidelity ladder."""
 
     name = "hyperband"
+    multi_fidelity = True
     supports_warm_start = False  # its brackets sample their own archs at each rung
 
     def __init__(self, eta: float = DEFAULT_ETA, min_fidelity: float | None = None,
