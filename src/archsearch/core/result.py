@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Literal
 
 from archsearch.core.arch import Arch
@@ -49,6 +50,19 @@ class Result:
         }
 
 
+class EpochKind(str, Enum):
+    """What an ``EpochRecord`` records: a one-shot ``epoch``, the final ``ranking`` of its candidates, a
+    zero-cost ``prerank`` of a random pool, or a ``meta`` step of meta-architecture search."""
+
+    EPOCH = "epoch"
+    RANKING = "ranking"
+    PRERANK = "prerank"
+    META = "meta"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass
 class EpochRecord:
     """One finished epoch of a one-shot search (``epoch`` 0-based), or its final ranking (``kind="ranking"``:
@@ -58,9 +72,12 @@ class EpochRecord:
     seconds: float
     metrics: dict[str, float]
     arch: dict[str, Any] | None = None
-    kind: str = "epoch"
+    kind: EpochKind | str = EpochKind.EPOCH  # a str is turned into its EpochKind (ValueError when it is none)
     ranking: list[tuple[dict[str, Any], float]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.kind = EpochKind(self.kind)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "kind": self.kind, "seconds": self.seconds, "metrics": self.metrics,
+        return {"epoch": self.epoch, "kind": self.kind.value, "seconds": self.seconds, "metrics": self.metrics,
                 "arch": self.arch, "ranking": [[arch, acc] for arch, acc in self.ranking]}

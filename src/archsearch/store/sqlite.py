@@ -242,7 +242,7 @@ class SQLiteStore(Store):
     def record_epoch(self, experiment_id: int, record: EpochRecord, state: bytes | None) -> None:
         with self._transaction():
             self._db.execute("INSERT OR REPLACE INTO epochs VALUES (?,?,?,?,?,?,?)",
-                             (experiment_id, record.kind, record.epoch, record.seconds, json.dumps(record.metrics),
+                             (experiment_id, str(record.kind), record.epoch, record.seconds, json.dumps(record.metrics),
                               None if record.arch is None else json.dumps(record.arch),
                               json.dumps([[arch, acc] for arch, acc in record.ranking])))
             if state is not None:
