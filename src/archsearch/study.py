@@ -33,6 +33,7 @@ from archsearch.config import RUNTIME_KEYS, StudyConfig, check_options
 from archsearch.benchmarks import load_benchmark
 from archsearch.core.errors import SearchAborted, UserError
 from archsearch.core.estimator import Estimator
+from archsearch.core.executor import Executor
 from archsearch.core.objectives import Goal, Objective
 from archsearch.core.registry import BENCHMARKS, ESTIMATORS, STRATEGIES
 from archsearch.core.arch import Arch
@@ -114,8 +115,7 @@ def _fidelity_ladder(estimator: Estimator, goal: Goal) -> tuple[float, ...]:
 
 def _available_metrics(estimator: Estimator, fidelity: float | None) -> tuple[str, ...]:
     """The metrics an estimator's results carry at ``fidelity`` (empty: unknown)."""
-    metric_names = getattr(estimator, "metric_names", None)
-    return tuple(metric_names(fidelity) if metric_names else estimator.metrics())
+    return tuple(estimator.metric_names(fidelity))
 
 
 def _create_estimator(config: StudyConfig, space: SearchSpace) -> Estimator:
@@ -190,7 +190,7 @@ class Study:
     """One named experiment in a store. Create with ``Study.create`` or ``Study.resume``."""
 
     def __init__(self, store: Store, experiment: ExperimentRecord, config: StudyConfig, components: Components,
-                 executor: Any = None) -> None:
+                 executor: Executor | None = None) -> None:
         self.store, self.experiment, self.config, self.components = store, experiment, config, components
         self.executor = executor
         self.trials: list[TrialRecord] = store.trials(experiment.id)
@@ -207,7 +207,7 @@ class Study:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def create(cls, config: StudyConfig, store: Store, executor: Any = None,
+    def create(cls, config: StudyConfig, store: Store, executor: Executor | None = None,
                components: Components | None = None) -> "Study":
         """A new experiment; ``components`` from ``build_components(config)`` when the caller has them."""
         components = components or build_components(config)
@@ -225,7 +225,8 @@ class Study:
         return study
 
     @classmethod
-    def resume(cls, name: str, store: Store, executor: Any = None, runtime: dict[str, Any] | None = None) -> "Study":
+    def resume(cls, name: str, store: Store, executor: Executor | None = None,
+               runtime: dict[str, Any] | None = None) -> "Study":
         """Continue a stored experiment; ``runtime`` may change where it runs (``RUNTIME_KEYS``: executor,
         workers, address, ...), never what it searches. One process at a time (a lock; UserError otherwise)."""
         experiment = store.get_experiment(name)
@@ -352,7 +353,7 @@ class Study:
         self.components.strategy.warm_start(top_archs(record, self.config.prerank_top))
 
     def _slots(self) -> int:
-        return max(1, int(getattr(self.executor, "workers", 1)))
+        return max(1, int(self.executor.workers))
 
     def _room(self, in_flight: int) -> int:
         """How many new trials may be asked now: free slots, within the trial budget, while budget is left."""
@@ -430,7 +431,7 @@ class Study:
         it was resubmitted (up to ``max_retries`` times, then ``failed``)."""
         request = flight.request
         if not future.done():  # overdue
-            if getattr(self.executor, "cancel", None) is not None and self.executor.cancel(future):
+            if self.executor.cancel(future):
                 self._resubmit(flights)  # the executor had to give up the others with it
             return Result(request.arch, {}, float(self.config.trial_timeout or 0.0), self._fidelity(request),
                           "failed", f"timed out after {self.config.trial_timeout:g} s")
@@ -439,9 +440,7 @@ class Study:
         except (BrokenExecutor, WorkerLost) as exc:  # a worker process or node died: not the trial's fault
             flight.attempts += 1
             reason = flight.lost = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            recover = getattr(self.executor, "recover", None)
-            if recover is not None:
-                recover()
+            self.executor.recover()
             if flight.attempts > self.config.max_retries:
                 return Result(request.arch, {}, 0.0, self._fidelity(request), "failed",
                               f"its worker died {flight.attempts} times ({reason})")

@@ -29,5 +29,10 @@ class Estimator(ABC):
         """The metric names its results carry."""
         return ()
 
+    def metric_names(self, fidelity: float | None = None) -> tuple[str, ...]:
+        """The metric names its results carry at ``fidelity`` (a table may lack some at a fidelity); empty:
+        unknown. Default: ``metrics()`` at every fidelity."""
+        return self.metrics()
+
     def describe(self) -> dict[str, Any]:
         return {"estimator": self.name}

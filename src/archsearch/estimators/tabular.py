@@ -75,7 +75,7 @@ class TabularEstimator(Estimator):
     def metrics(self) -> tuple[str, ...]:
         return self.metric_names(self.fidelity)
 
-    def metric_names(self, fidelity: int | None = None) -> tuple[str, ...]:
+    def metric_names(self, fidelity: float | None = None) -> tuple[str, ...]:
         return self.benchmark.metric_names(self.dataset, self.fidelity if fidelity is None else fidelity)
 
     def describe(self) -> dict[str, Any]:

@@ -1,6 +1,6 @@
-"""Executors: where trials run. All share ``submit(fn, *args) -> concurrent.futures.Future``,
-``workers`` and ``shutdown()``; ``cancel(future)`` stops one trial where the executor can (returns the
-other futures it had to give up with it), ``recover()`` replaces workers that died.
+"""Executors: where trials run. Each is an :class:`archsearch.core.executor.Executor`: ``submit(fn, *args) ->
+concurrent.futures.Future``, ``workers``, ``cancel(future)`` (stops one trial where the executor can; True when
+it had to give up the other trials in flight too), ``recover()`` (replaces workers that died), ``shutdown()``.
 
 A future whose worker died (a killed process, a lost Ray node) raises :class:`WorkerLost` (or, for the
 process pool, ``concurrent.futures.BrokenExecutor``): not the trial's fault, so the study runs it again.

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
+from archsearch.core.executor import Executor
 from archsearch.core.options import check_int
 from archsearch.core.threads import ThreadPolicy, apply, resolve
 
@@ -120,7 +121,7 @@ def _kill(pool: ProcessPoolExecutor) -> None:
 
 
 def make_executor(kind: str = "serial", workers: int = 1, address: str | None = None,
-                  gpus_per_trial: float = 0.0, threads: int | None = None) -> Any:
+                  gpus_per_trial: float = 0.0, threads: int | None = None) -> Executor:
     """The executor a config names: ``serial``, ``processes`` (``workers`` > 1) or ``ray`` (``address``:
     ``auto``/``HOST:PORT`` joins a cluster, None starts a local Ray); ``threads``: each trial's intra-op
     threads (default: the thread policy's)."""

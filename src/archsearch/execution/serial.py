@@ -23,6 +23,13 @@ class SerialExecutor:
             future.set_exception(exc)
         return future
 
+    def cancel(self, future: "Future[Any]") -> bool:
+        """A serial trial has finished when ``submit`` returns: nothing to stop, nothing else given up."""
+        return False
+
+    def recover(self) -> None:
+        """No worker to replace."""
+
     def shutdown(self, wait: bool = True) -> None:
         """Nothing to release."""
 
