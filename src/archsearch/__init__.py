@@ -1,7 +1,7 @@
 """archsearch: neural architecture search on PyTorch.
 
 The package splits NAS into a search space, a search strategy and a performance estimator
-(see DESIGN.md). Importing it is light: spaces, strategies and estimators load lazily through
+(see docs/architecture.md). Importing it is light: spaces, strategies and estimators load lazily through
 the registries in :mod:`archsearch.core.registry`.
 """
 

@@ -1,6 +1,6 @@
 """The base of one-shot strategies and the supernet training recipe they carry.
 
-A one-shot strategy (DESIGN.md: "differ from one another only in how they relax those logits") sees
+One-shot strategies differ from one another only in how they relax the architecture logits. One sees
 logit tensors, never the network or the data: it says which paths a weight step and an architecture
 step use (:meth:`OneShotStrategy.weight_paths`, :meth:`OneShotStrategy.arch_paths`), and at the end it
 receives the derived architecture(s) from the engine (:class:`archsearch.estimators.supernet.OneShotSearch`,
