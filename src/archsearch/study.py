@@ -19,7 +19,6 @@ estimator as trials; the study ends when they are (the time budget does not cut 
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -27,25 +26,20 @@ from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from archsearch.config import RUNTIME_KEYS, StudyConfig, check_options
-from archsearch.benchmarks import load_benchmark
+from archsearch.config import RUNTIME_KEYS, StudyConfig
 from archsearch.core.errors import SearchAborted, UserError
-from archsearch.core.estimator import Estimator
 from archsearch.core.executor import Executor
 from archsearch.core.objectives import Goal, Objective
-from archsearch.core.registry import BENCHMARKS, ESTIMATORS, STRATEGIES
 from archsearch.core.arch import Arch
 from archsearch.core.result import Result
-from archsearch.core.space import SearchSpace
-from archsearch.core.strategy import Strategy, TrialRequest
-from archsearch.core.threads import ThreadPolicy, in_force, one_thread, resolve, trial_threads
+from archsearch.core.strategy import TrialRequest
+from archsearch.core.threads import ThreadPolicy, in_force, one_thread, resolve
 from archsearch.execution import WorkerLost
 from archsearch.execution.processes import make_executor
 from archsearch.prerank import check_prerank, rank_pool, top_archs
-from archsearch.spaces import space_from_config
 from archsearch.warm_start import load_prior
+from archsearch.components import (Components, build_components, is_one_shot,  # noqa: F401 - build_components
+                                   one_shot_engine, record_threads)  # is imported from here too
 from archsearch.store.base import (EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord,
                                   stored_result)
 
@@ -64,23 +58,6 @@ class _Flight:
         return {"arch": dict(self.request.arch), "fidelity": self.request.fidelity, "attempts": self.attempts}
 
 
-@dataclass
-class Components:
-    space: SearchSpace
-    strategy: Strategy
-    estimator: Estimator
-    goal: Goal  # objectives, constraints, reward
-    report: Objective
-    fidelities: tuple[float, ...] = ()  # the ladder offered to multi-fidelity strategies
-
-    @property
-    def objectives(self) -> tuple[Objective, ...]:
-        return self.goal.objectives
-
-    def bind_strategy(self, seed: int) -> None:
-        self.strategy.bind(self.space, self.goal, np.random.default_rng(seed), self.fidelities)
-
-
 @dataclass(frozen=True)
 class Progress:
     trials: int
@@ -89,54 +66,6 @@ class Progress:
     best_value: float  # raw value of the first objective's metric (nan before the first ok trial)
     budget_seconds: float | None
     max_trials: int | None
-
-
-def build_components(config: StudyConfig) -> Components:
-    """Space, strategy, estimator and objectives from a validated config (UserError when they clash)."""
-    config.validate()
-    space = space_from_config(config)
-    strategy = STRATEGIES.create(config.strategy, **config.strategy_options)
-    if config.benchmark is not None:
-        benchmark_space = getattr(load_benchmark(config.benchmark), "space_name", config.space)
-        if benchmark_space != config.space:
-            raise UserError(f"benchmark {config.benchmark!r} tabulates space {benchmark_space!r}, not {config.space!r}")
-    estimator = _create_estimator(config, space)
-    goal, report = config.goal(), Objective.parse(config.report)
-    _check_metrics(estimator, config.fidelity, [*goal.metrics(), report.metric])
-    return Components(space, strategy, estimator, goal, report, _fidelity_ladder(estimator, goal))
-
-
-def _fidelity_ladder(estimator: Estimator, goal: Goal) -> tuple[float, ...]:
-    """The estimator's fidelities at which every metric of the goal is available."""
-    ladder = [float(f) for f in estimator.fidelities()
-              if all(metric in _available_metrics(estimator, f) for metric in goal.metrics())]
-    return tuple(sorted(ladder))
-
-
-def _available_metrics(estimator: Estimator, fidelity: float | None) -> tuple[str, ...]:
-    """The metrics an estimator's results carry at ``fidelity`` (empty: unknown)."""
-    return tuple(estimator.metric_names(fidelity))
-
-
-def _create_estimator(config: StudyConfig, space: SearchSpace) -> Estimator:
-    factory = ESTIMATORS.load(config.estimator)
-    check_options("estimator", config.estimator, factory, config.estimator_options)
-    context = {"benchmark": config.benchmark, "dataset": config.dataset, "fidelity": config.fidelity, "space": space,
-               "seed": config.seed, "device": config.device, "data_dir": config.data_dir,
-               "download": config.download}
-    accepted = inspect.signature(factory).parameters
-    kwargs = {k: v for k, v in context.items() if k in accepted and v is not None}
-    return factory(**kwargs, **config.estimator_options)
-
-
-def _check_metrics(estimator: Estimator, fidelity: float | None, metrics: Sequence[str]) -> None:
-    available = _available_metrics(estimator, fidelity)
-    if not available:
-        return
-    for metric in metrics:
-        if metric not in available:
-            raise UserError(f"metric {metric!r} is not available from estimator {estimator.name!r} "
-                            f"at fidelity {fidelity}; available: {', '.join(available)}")
 
 
 def best_trial(trials: Sequence[TrialRecord], goal: Goal | Objective) -> TrialRecord | None:
@@ -153,37 +82,6 @@ def best_trial(trials: Sequence[TrialRecord], goal: Goal | Objective) -> TrialRe
 def _trial_score(trial: TrialRecord, goal: Goal | Objective) -> float:
     """``Goal.score`` of a stored trial: higher is better, -inf when failed, missing or infeasible."""
     return goal.score(stored_result(trial))
-
-
-def _is_one_shot(strategy: Strategy) -> bool:
-    return "supernet" in strategy.requires
-
-
-def _record_threads(config: StudyConfig, components: Components) -> ThreadPolicy | None:
-    """Each trial's thread count, chosen by the thread policy and recorded in the config (a resume trains
-    with the same count); None when the config fixes it or Ray tasks take their CPUs' count."""
-    trains = components.estimator.uses_threads or _is_one_shot(components.strategy)
-    policy = trial_threads(config.threads, config.executor, config.workers, trains)
-    if policy is not None and policy.enabled:
-        config.threads = policy.intra_op
-    return policy
-
-
-def one_shot_engine(config: StudyConfig, components: Components) -> Any:
-    """The one-shot engine of a study, its peak memory estimated; UserError above ``config.max_memory``."""
-    from archsearch.core.options import parse_memory
-    from archsearch.estimators.supernet import OneShotSearch
-
-    strategy = components.strategy
-    engine = OneShotSearch(components.space, strategy, config.dataset, seed=config.seed, device=config.device,
-                           data_dir=config.data_dir, download=config.download)
-    engine.memory = estimate = engine.memory_estimate()
-    limit = None if config.max_memory is None else parse_memory(config.max_memory)
-    if limit is not None and estimate.total_mib > limit:
-        raise UserError(f"the one-shot search needs about {estimate.total_mib:.0f} MiB, over --max-memory "
-                        f"{limit:.0f} MiB: lower strategy.batch_size (now {strategy.recipe.batch_size}) or the "
-                        f"supernet (strategy.net.channels, cells), or raise --max-memory")
-    return engine
 
 
 class Study:
@@ -213,9 +111,9 @@ class Study:
         components = components or build_components(config)
         components.bind_strategy(config.seed)  # every user error surfaces before the store is touched
         check_prerank(config, components.strategy)
-        engine = one_shot_engine(config, components) if _is_one_shot(components.strategy) else None
+        engine = one_shot_engine(config, components) if is_one_shot(components.strategy) else None
         prior = load_prior(config, store, components.strategy)
-        policy = _record_threads(config, components)
+        policy = record_threads(config, components)
         experiment = store.create_experiment(config.name, config.to_dict(), config.seed)
         store.lock_experiment(experiment.id, experiment.name)
         study = cls(store, experiment, config, components, executor)
@@ -268,7 +166,7 @@ class Study:
 
     @property
     def one_shot(self) -> bool:
-        return _is_one_shot(self.components.strategy)
+        return is_one_shot(self.components.strategy)
 
     def run(self, on_trial: Callable[[Progress], None] | None = None,
             on_epoch: Callable[[EpochRecord], None] | None = None,
