@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from archsearch.benchmarks import load_benchmark
-from archsearch.config import StudyConfig, check_options
+from archsearch.config import StudyConfig
+from archsearch.core.options import check_options
 from archsearch.core.errors import UserError
 from archsearch.core.estimator import Estimator
 from archsearch.core.objectives import Goal, Objective

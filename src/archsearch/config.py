@@ -18,11 +18,11 @@ from typing import Any
 import yaml
 
 from archsearch.core.documents import read_document
-from archsearch.core.options import check_options  # noqa: F401 - study and tests import it from here
+from archsearch.core.options import check_options
 from archsearch.core.errors import UserError
 from archsearch.core.objectives import Constraint, Goal, MnasNetReward, Objective
 from archsearch.core.options import MAX_INT
-from archsearch.core.registry import BENCHMARKS, ESTIMATORS, SPACES, STRATEGIES
+from archsearch.core.registry import ESTIMATORS, SPACES, STRATEGIES
 
 # -- defaults in one visible block --------------------------------------------------------------
 DEFAULT_SPACE = "nb201"

@@ -39,8 +39,8 @@ def test_the_count_comes_from_the_flag_then_the_environment_then_cores_over_work
     assert resolve(None, workers=2, cores=8).intra_op == 4
     assert resolve(None, workers=3, cores=2).intra_op == 1  # never below one
     monkeypatch.setenv(threads.THREADS_ENV, "3")
-    assert resolve(None, workers=2, cores=8) == ThreadPolicy(3, 3, threads.THREADS_ENV)
-    assert resolve(5, workers=2, cores=8) == ThreadPolicy(5, 5, "--threads")
+    assert resolve(None, workers=2, cores=8) == ThreadPolicy(3, threads.THREADS_ENV)
+    assert resolve(5, workers=2, cores=8) == ThreadPolicy(5, "--threads")
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "two", "1.5", ""])
@@ -63,9 +63,9 @@ def test_policy_off_leaves_the_libraries_alone(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_users_own_wait_policy_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert ThreadPolicy(2, 2, "test").env()["GOMP_SPINCOUNT"] == SPIN
+    assert ThreadPolicy(2, "test").env()["GOMP_SPINCOUNT"] == SPIN
     monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
-    assert "GOMP_SPINCOUNT" not in ThreadPolicy(2, 2, "test").env()
+    assert "GOMP_SPINCOUNT" not in ThreadPolicy(2, "test").env()
 
 
 def test_other_processes_busy_cores_lower_the_count(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,7 +136,7 @@ def test_usable_cores_follow_the_affinity_and_the_cgroup_quota(monkeypatch: pyte
 
 
 def test_one_thread_runs_torch_and_blas_on_one_thread_and_restores_them() -> None:
-    with in_force(ThreadPolicy(2, 2, "test")):
+    with in_force(ThreadPolicy(2, "test")):
         with one_thread():
             assert probe()["intra"] == 1 and set(probe()["blas"]) <= {1}  # type: ignore[arg-type]
         assert torch.get_num_threads() == 2
@@ -145,7 +145,7 @@ def test_one_thread_runs_torch_and_blas_on_one_thread_and_restores_them() -> Non
 def test_in_force_restores_the_callers_threads_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     before = torch.get_num_threads()
-    with in_force(ThreadPolicy(3, 3, "test")):
+    with in_force(ThreadPolicy(3, "test")):
         seen = probe()
     assert seen["intra"] == 3 and seen["omp"] == "3" and seen["spin"] == SPIN
     assert torch.get_num_threads() == before and "OMP_NUM_THREADS" not in os.environ

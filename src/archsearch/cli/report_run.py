@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable
 
 from archsearch.cli.common import describe_best, describe_front, format_arch, format_metrics, front_summary
 from archsearch.cli.progress import ProgressReporter
@@ -26,11 +25,10 @@ def run_study(study: Study, store_path: str, quiet: bool = False) -> int:
         message(epoch_line(study, record))
 
     first = len(study.trials)
-    expected = _expected_time(study, message)
 
     def trial(progress: Progress) -> None:
-        if progress.trials == first + 1:
-            expected()
+        if progress.trials == first + 1 and (line := expected_time_line(study)) is not None:
+            message(line)
         reporter(progress)
 
     try:
@@ -58,27 +56,25 @@ def epoch_line(study: Study, record: EpochRecord) -> str:
     return f"[{study.config.name}] {what} ({record.seconds:.1f} s): {format_metrics(metrics)}{arch}"
 
 
-def _expected_time(study: Study, message: Callable[[str], None]) -> Callable[[], None]:
-    """After the first trial of this run: its wall time x the trials left / workers, when the estimator trains
-    networks or the trial took a second or more."""
-    def after_first_trial() -> None:
-        last = study.trials[-1]
-        seconds = (last.finished or 0.0) - (last.started or 0.0)
-        trains = study.components.estimator.uses_threads  # a training estimator (a table lookup does not)
-        if not (trains or seconds >= EXPECT_AFTER_SECONDS) or seconds > 1e6:
-            return
-        workers = max(1, study.config.workers)
-        config, done = study.config, len(study.trials)
-        estimates = []
-        if config.max_trials is not None:
-            estimates.append((config.max_trials - done) * seconds / workers)
-        if config.budget_seconds is not None:
-            estimates.append(max(0.0, config.budget_seconds - study.cost_spent) / workers)
-        if estimates and not study.one_shot:
-            left = min(estimates)
-            message(f"[{config.name}] first trial took {seconds:.1f} s; the rest of the budget will take about "
-                    f"{_duration(left)} ({workers} worker{'s' if workers > 1 else ''})")
-    return after_first_trial
+def expected_time_line(study: Study) -> str | None:
+    """After the first trial of a run: its wall time x the trials left / workers (capped by the seconds left of
+    a budget), when the estimator trains networks or the trial took a second or more; None otherwise."""
+    last, config = study.trials[-1], study.config
+    if study.one_shot or last.started is None or last.finished is None:
+        return None
+    seconds = last.finished - last.started
+    if not (study.components.estimator.uses_threads or seconds >= EXPECT_AFTER_SECONDS):
+        return None
+    workers = max(1, config.workers)
+    estimates = []
+    if config.max_trials is not None:
+        estimates.append((config.max_trials - len(study.trials)) * seconds / workers)
+    if config.budget_seconds is not None:
+        estimates.append(max(0.0, config.budget_seconds - study.cost_spent) / workers)
+    if not estimates:
+        return None
+    return (f"[{config.name}] first trial took {seconds:.1f} s; the rest of the budget will take about "
+            f"{_duration(min(estimates))} ({workers} worker{'s' if workers > 1 else ''})")
 
 
 def _duration(seconds: float) -> str:

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> int
               f"({'benchmark ' + config.benchmark + ', ' if config.benchmark else ''}{config.dataset}), "
               f"{_fidelity_text(study)}, {_budget_text(config)}, seed {config.seed}")
         policy = study.thread_policy
-        if policy is not None and "busy" in policy.reason and not args.quiet:  # fewer threads than cores: say why
+        if policy is not None and policy.reduced and not args.quiet:  # fewer threads than the cores allow: say why
             print(f"threads per trial: {config.threads} ({policy.reason}; --threads N fixes the count)")
         dataset = getattr(components.estimator, "dataset", None)
         if hasattr(dataset, "describe"):

@@ -51,24 +51,28 @@ CGROUP_V1_PERIOD = "/sys/fs/cgroup/cpu/cpu.cfs_period_us"
 
 @dataclass(frozen=True)
 class ThreadPolicy:
-    """What one process uses: ``intra_op`` threads per op, ``inter_op`` threads between ops; ``reason`` says
-    where the count came from; ``enabled`` False: the libraries keep their defaults."""
+    """What one process uses: ``intra_op`` threads per op (as many between ops); ``reason`` says where the count
+    came from; ``reduced``: fewer than the cores allow, for other processes' load; ``enabled`` False: the
+    libraries keep their defaults."""
 
     intra_op: int
-    inter_op: int
     reason: str
     enabled: bool = True
+    reduced: bool = False
 
-    def line(self) -> str:
-        if not self.enabled:
-            return f"threads: library defaults ({POLICY_ENV}=off)"
-        return f"threads: {self.intra_op} intra-op, {self.inter_op} inter-op ({self.reason})"
+    @property
+    def inter_op(self) -> int:
+        return self.intra_op  # archsearch runs no concurrent graph branches
 
     def env(self) -> dict[str, str]:
         """The variables a child process needs to start under this policy (empty when disabled)."""
         if not self.enabled:
             return {}
         return {**{name: str(self.intra_op) for name in THREAD_COUNT_ENVS}, **wait_environment()}
+
+
+def _policy_off() -> bool:
+    return os.environ.get(POLICY_ENV, "").strip().lower() == "off"
 
 
 def wait_environment() -> dict[str, str]:
@@ -153,8 +157,8 @@ def resolve(threads: int | None = None, workers: int = 1, cores: int | None = No
     """The policy for a process that runs one of ``workers`` concurrent trials: ``threads`` (the user's
     ``--threads``) first, then ``ARCHSEARCH_THREADS``, then ``usable cores // workers``; ``sample_load``: less
     the cores that other processes keep busy now (at least one thread)."""
-    if os.environ.get(POLICY_ENV, "").strip().lower() == "off":
-        return ThreadPolicy(0, 0, "off", enabled=False)
+    if _policy_off():
+        return ThreadPolicy(0, "off", enabled=False)
     if threads is not None:
         count, reason = parse_threads(threads), "--threads"
     elif os.environ.get(THREADS_ENV, "").strip():
@@ -168,9 +172,10 @@ def resolve(threads: int | None = None, workers: int = 1, cores: int | None = No
             others = busy_cores_of_others()
             free = max(1, int(cores - others + (1 - FREE_CORE)))
             if free < cores:
-                count = max(1, min(count, free // workers))
-                reason += f", {others:.1f} busy with other processes"
-    return ThreadPolicy(count, count, reason)
+                reduced = max(1, min(count, free // workers))
+                return ThreadPolicy(reduced, f"{reason}, {others:.1f} busy with other processes",
+                                    reduced=reduced < count)
+    return ThreadPolicy(count, reason)
 
 
 def trial_threads(threads: int | None, executor: str, workers: int, trains: bool) -> ThreadPolicy | None:
@@ -185,7 +190,7 @@ def trial_threads(threads: int | None, executor: str, workers: int, trains: bool
 def prepare_environment(threads: int | None = None) -> None:
     """What a process's entry point calls before it imports torch: the short OpenMP spin, and the thread
     counts when they are fixed (``threads`` or ``ARCHSEARCH_THREADS``). Children inherit it either way."""
-    if os.environ.get(POLICY_ENV, "").strip().lower() == "off":
+    if _policy_off():
         return
     os.environ.update(wait_environment())
     if threads is not None or os.environ.get(THREADS_ENV, "").strip():
@@ -247,7 +252,7 @@ _BLAS: list[Any] = []  # a cached threadpoolctl controller of the BLAS libraries
 def one_thread() -> Iterator[None]:
     """Run a block of tiny-tensor code (a strategy's ask or tell) on one torch thread and one BLAS thread,
     then restore both pools. Costs ~20 microseconds; does nothing when the policy is off."""
-    if os.environ.get(POLICY_ENV, "").strip().lower() == "off":
+    if _policy_off():
         yield
         return
     torch = sys.modules.get("torch")

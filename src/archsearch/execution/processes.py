@@ -1,7 +1,7 @@
 """The processes executor: a spawn-context pool of worker processes on this machine.
 
 Each worker puts the thread policy (:mod:`archsearch.core.threads`) in force before it imports torch:
-``usable cores // workers`` threads (or ``--threads``), passive OpenMP waits, so ``--workers N`` on an
+``usable cores // workers`` threads (or ``--threads``), a short OpenMP spin, so ``--workers N`` on an
 N-core machine runs N single-threaded trials side by side instead of N oversubscribed ones. Spawn (not fork) gives each worker a clean interpreter: no inherited torch
 thread pools, no copied locks. Arguments travel by pickle; estimators pickle as their options and load
 their data once per worker.
@@ -54,7 +54,6 @@ class ProcessExecutor:
     def __init__(self, workers: int = 2, threads: int | None = None) -> None:
         self.workers = check_int("executor processes", "workers", workers, 1)
         self.policy = resolve(threads, self.workers)  # each worker's threads
-        self.threads = self.policy.intra_op
         self._pools = [self._new_pool() for _ in range(self.workers)]
         self._owner: dict[Future[Any], int] = {}  # future -> index of its pool
         # start every worker now, so the first trials' wall time does not include interpreter start-up
