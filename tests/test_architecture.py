@@ -23,7 +23,7 @@ def test_the_import_contracts_hold() -> None:
 
 
 PARTS = ("core", "nn", "spaces", "strategies", "estimators", "benchmarks", "data", "fewshot", "metrics", "store",
-         "execution", "study", "components", "warm_start", "prerank", "config", "compare", "meta_search", "export", "scaling",
+         "execution", "study", "config", "compare", "meta_search", "export", "scaling",
          "bench_build", "report", "cli")
 
 

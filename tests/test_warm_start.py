@@ -13,7 +13,7 @@ from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
 from archsearch.store.sqlite import SQLiteStore
 from archsearch.study import Progress, Study
-from archsearch.warm_start import load_prior
+from archsearch.study.warm_start import load_prior
 
 
 def config(**overrides: object) -> StudyConfig:

@@ -26,6 +26,7 @@ from archsearch.core.objectives import Goal, Objective
 from archsearch.benchmarks import load_benchmark
 from archsearch.execution.processes import ProcessExecutor
 from archsearch.store.memory import InMemoryStore
+from archsearch.store.base import stored_result
 from archsearch.study import Progress, Study, build_components
 
 
@@ -65,7 +66,6 @@ def run_seed(config: StudyConfig, seed: int) -> SeedRun:
     goal = study.components.goal
     if goal.multi:
         from archsearch.core.pareto import front_indices, raw_values, worst_reference
-        from archsearch.study import stored_result
 
         results = [stored_result(t) for t in study.trials]
         front = tuple(tuple(raw_values(results[i], goal)) for i in front_indices(results, goal))

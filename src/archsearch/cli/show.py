@@ -10,7 +10,7 @@ from typing import Any
 from archsearch.cli.common import (ExampleHelpFormatter, add_store_argument, check_plot_path, describe_best,
                                    describe_front, format_arch, front_summary, open_store, stored_goal, stored_objectives)
 from archsearch.config import StudyConfig
-from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord
+from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord, stored_result
 from archsearch.study import best_trial
 
 TAIL = 20
@@ -60,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
             print("\n".join(describe_front(experiment.config["space"], front, goal)))
     if args.plot:
         from archsearch.report.pareto import plot_fronts, value_matrix
-        from archsearch.study import stored_result
 
         plot_fronts({experiment.name: value_matrix([stored_result(t) for t in trials], goal)}, goal, args.plot,
                     title=f"{experiment.name}: {len(trials)} trials")

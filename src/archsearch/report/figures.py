@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from archsearch.core.objectives import Goal, Objective
-from archsearch.store.base import EpochRecord, TrialRecord
+from archsearch.store.base import EpochRecord, TrialRecord, stored_result
 
 MAX_CHOICES = 12  # categorical dims with more options are left out of the frequency map
 TOP_FRACTION = 0.1  # "best decile" in the choice-frequency map
@@ -66,7 +66,6 @@ def _escape(text: str) -> str:
 def best_so_far(trials: Sequence[TrialRecord], goal: Goal, report: Objective) -> dict[str, np.ndarray]:
     """Per trial (in order): cumulative cost, the best score so far, the reported metric of the best-so-far
     arch, and the trial's own score (nan when failed)."""
-    from archsearch.study import stored_result
 
     cost, best, reported, own = [], [], [], []
     spent, best_score, best_report = 0.0, -math.inf, math.nan
@@ -184,7 +183,6 @@ def curves_figure(trials: Sequence[TrialRecord], goal: Goal) -> Any | None:
 
 
 def _score(goal: Goal, trial: TrialRecord) -> float:
-    from archsearch.study import stored_result
 
     score = goal.score(stored_result(trial))
     return score if math.isfinite(score) else -math.inf

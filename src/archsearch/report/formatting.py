@@ -9,7 +9,7 @@ from typing import Any
 from archsearch.config import StudyConfig
 from archsearch.core.objectives import Goal, Objective
 from archsearch.core.registry import SPACES
-from archsearch.store.base import TrialRecord
+from archsearch.store.base import TrialRecord, stored_result
 
 
 def format_arch(space_name: str, arch: dict[str, Any]) -> str:
@@ -52,7 +52,6 @@ def describe_best(space_name: str, best: TrialRecord | None, objective: Objectiv
     lines = [f"best arch:   {format_arch(space_name, best.arch)}  (trial {best.number})",
              f"objective:   {objective.metric} = {best.metrics.get(objective.metric, math.nan):.4f}"]
     if goal is not None and goal.reward is not None:
-        from archsearch.study import stored_result
 
         lines.append(f"reward:      {goal.reward} = {goal.score(stored_result(best)):.4f}")
     return lines + [f"reported:    {report.metric} = {best.metrics.get(report.metric, math.nan):.4f}",
@@ -63,7 +62,6 @@ def front_summary(trials: list[TrialRecord], goal: Goal, reference: list[float] 
     """The Pareto front of stored trials: its trials (best first objective first), hypervolume and the
     reference point used (given, or the worst value of each objective over the feasible trials)."""
     from archsearch.report.pareto import front_hypervolume, front_indices, worst_reference
-    from archsearch.study import stored_result
 
     results = [stored_result(t) for t in trials]
     chosen = "given" if reference is not None else "worst value of each objective over the feasible trials"

@@ -23,7 +23,7 @@ from archsearch.core.objectives import Goal
 from archsearch.report import figures
 from archsearch.report.formatting import format_arch, stored_goal, stored_objectives
 from archsearch.report.html import (Section, code_block, esc, figure_block, key_values, page, paragraph, table)
-from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord
+from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord, stored_result
 
 TOP_K = 10  # rows of the top-k table
 DIAGRAMS = 3  # best archs drawn
@@ -62,7 +62,6 @@ def _space(config: dict[str, Any]) -> Any | None:
 
 def _ranked(trials: Sequence[TrialRecord], goal: Goal) -> list[TrialRecord]:
     """Ok, feasible trials, best first (ties: the earlier trial first)."""
-    from archsearch.study import stored_result
 
     scored = [(goal.score(stored_result(t)), t) for t in trials]
     return [t for s, t in sorted((p for p in scored if math.isfinite(p[0])), key=lambda p: (-p[0], p[1].number))]
@@ -185,7 +184,6 @@ def _pareto(config: dict[str, Any], trials: Sequence[TrialRecord], goal: Goal) -
     from archsearch.report.formatting import front_summary
     from archsearch.config import StudyConfig
     from archsearch.report.pareto import fronts_figure, value_matrix
-    from archsearch.study import stored_result
 
     reference = StudyConfig.from_mapping({"objective": config["objective"],
                                           "reference_point": config.get("reference_point")}).reference()
