@@ -153,13 +153,10 @@ def table_optimum(config: StudyConfig) -> float | None:
     if config.benchmark is None:
         return None
     table = load_benchmark(config.benchmark)
-    column = getattr(table, "column", None)  # not part of the TabularBenchmark interface
-    if column is None:
-        return None
     report = Objective.parse(config.report)
     fidelity = config.fidelity if config.fidelity is not None else max(table.fidelities(config.dataset))
     try:
-        values = np.asarray(column(config.dataset, int(fidelity), report.metric), dtype=float)
+        values = np.asarray(table.column(config.dataset, int(fidelity), report.metric), dtype=float)
     except UserError:
         return None
     values = values[np.isfinite(values)]

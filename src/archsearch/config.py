@@ -2,15 +2,17 @@
 ``--set key=value`` overrides (``strategy.<option>`` and ``estimator.<option>`` reach components).
 
 Defaults are the NAS-Bench-201 paper protocol on CIFAR-10: search on the 12-epoch validation
-accuracy, 12,000 simulated seconds, report the 200-epoch test accuracy of the best arch. With a
-training estimator (``--estimator train``) the defaults not given explicitly become those of real
-training: no benchmark, the estimator's own epochs, an embedded dataset, a wall-clock budget, and the
-test accuracy as the reported metric.
+accuracy, 12,000 simulated seconds, report the 200-epoch test accuracy of the best arch. The space, the
+estimator and the benchmark then set the keys not given explicitly, each from the ``defaults`` of its
+registry entry (in that order): with a training estimator (``--estimator train``) those of real training
+(no benchmark, the estimator's own epochs, an embedded dataset, a wall-clock budget, the test accuracy
+reported); an estimator that declares none is taken to train.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -18,11 +20,10 @@ from typing import Any
 import yaml
 
 from archsearch.core.documents import read_document
-from archsearch.core.options import check_options
 from archsearch.core.errors import UserError
 from archsearch.core.objectives import Constraint, Goal, MnasNetReward, Objective
-from archsearch.core.options import MAX_INT
-from archsearch.core.registry import ESTIMATORS, SPACES, STRATEGIES
+from archsearch.core.options import check_count, check_options, check_positive, is_number
+from archsearch.core.registry import BENCHMARKS, ESTIMATORS, SPACES, STRATEGIES, TRAINING_DEFAULTS
 
 # -- defaults in one visible block --------------------------------------------------------------
 DEFAULT_SPACE = "nb201"
@@ -35,23 +36,10 @@ DEFAULT_OBJECTIVE = "valid_acc:max"
 DEFAULT_REPORT = "final_test_acc"
 DEFAULT_EXECUTOR = "serial"
 DEFAULT_DEVICE = "auto"
-# with a training estimator (keys not set explicitly)
-TRAIN_DEFAULT_DATASET = "mnist5k"
-TRAIN_DEFAULT_BUDGET_SECONDS = 600.0  # real seconds of training
-TRAIN_DEFAULT_REPORT = "test_acc"
-TABULAR_ESTIMATORS = ("tabular",)
-SPACE_DEFAULT_ESTIMATOR = {"activation": "activation", "activation2": "activation"}  # when no --estimator
-ESTIMATOR_DEFAULT_DATASET = {"activation": "mnist1d"}
-SPACE_DEFAULT_BENCHMARK = {"nb101": "nb101-zc500"}  # tabular searches of these spaces without --benchmark
-# keys not set explicitly, per registered benchmark (nb101-zc500 records no training time: a trial budget)
-BENCHMARK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "nb101-zc500": {"fidelity": 108, "report": "valid_acc", "budget_seconds": None, "max_trials": 100}}
-# keys not set explicitly, per surrogate estimator (simulated cost like a table, but no benchmark table);
-# nb301: the estimator's own 98 epochs, ~100 trials of ~5,000 simulated seconds, the 98-epoch accuracy reported
-SURROGATE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "nb301": {"space": "darts", "benchmark": None, "fidelity": None, "dataset": "cifar10",
-              "budget_seconds": 500_000.0, "report": "final_valid_acc"}}
-SURROGATE_SPACE_OPTIONS = {("nb301", "darts"): {"none_op": False}}  # NAS-Bench-301's DARTS space has no 'none'
+TABLE_ESTIMATOR = "tabular"  # the estimator that searches a table file (--table)
+# Each space, estimator and benchmark carries the config keys it sets when they are not given explicitly
+# (``defaults`` of its registry entry, archsearch.core.registry): e.g. a training estimator's dataset and
+# wall-clock budget, nb301's space, nb101's partial table with its trial budget.
 
 COMPONENT_PREFIXES = ("strategy", "estimator", "space")
 
@@ -196,45 +184,28 @@ class StudyConfig:
             self.budget_seconds = None
 
     def apply_estimator_defaults(self) -> None:
-        """A non-tabular estimator gets the training defaults for the keys not set explicitly."""
+        """The keys not set explicitly from the space's, the estimator's and the benchmark's registry defaults
+        (a table file: from its metadata)."""
         if self.table is not None:
             self.apply_table_defaults()
             return
-        if not self.was_set("estimator") and self.space in SPACE_DEFAULT_ESTIMATOR:
-            self.estimator = SPACE_DEFAULT_ESTIMATOR[self.space]
-        if self.estimator in TABULAR_ESTIMATORS:
-            self.apply_benchmark_defaults()
-            return
-        if self.estimator in SURROGATE_DEFAULTS:
-            self.apply_surrogate_defaults()
-            return
+        self._apply_defaults(SPACES.defaults(self.space) or {})
+        estimator = ESTIMATORS.defaults(self.estimator)
+        self._apply_defaults(TRAINING_DEFAULTS if estimator is None else estimator)
+        if self.benchmark is not None:
+            self._apply_defaults(BENCHMARKS.defaults(self.benchmark) or {})
+
+    def _apply_defaults(self, defaults: Mapping[str, Any]) -> None:
+        """Set each key of ``defaults`` not set explicitly; a trial budget given alone replaces a time budget,
+        and ``space_options`` apply to the component's own space only."""
         trial_budget = self.was_set("max_trials") and self.max_trials is not None
-        dataset = ESTIMATOR_DEFAULT_DATASET.get(self.estimator, TRAIN_DEFAULT_DATASET)
-        defaults = {"benchmark": None, "fidelity": None, "dataset": dataset,
-                    "budget_seconds": None if trial_budget else TRAIN_DEFAULT_BUDGET_SECONDS,
-                    "report": TRAIN_DEFAULT_REPORT}
         for key, value in defaults.items():
-            if not self.was_set(key):
-                setattr(self, key, value)
-
-    def apply_surrogate_defaults(self) -> None:
-        """A surrogate estimator (nb301) gets its space (and space options), fidelity, budget and report."""
-        defaults = dict(SURROGATE_DEFAULTS[self.estimator])
-        if self.was_set("max_trials") and self.max_trials is not None:
-            defaults["budget_seconds"] = None
-        for key, value in defaults.items():
-            if not self.was_set(key):
-                setattr(self, key, value)
-        for option, value in SURROGATE_SPACE_OPTIONS.get((self.estimator, self.space), {}).items():
-            self.space_options.setdefault(option, value)
-
-    def apply_benchmark_defaults(self) -> None:
-        """A tabular search of a space with its own table (nb101) gets that table and its defaults."""
-        if not self.was_set("benchmark") and self.space in SPACE_DEFAULT_BENCHMARK:
-            self.benchmark = SPACE_DEFAULT_BENCHMARK[self.space]
-        for key, value in BENCHMARK_DEFAULTS.get(self.benchmark or "", {}).items():
-            if not self.was_set(key):
-                setattr(self, key, value)
+            if key == "space_options":
+                if self.space == defaults.get("space"):
+                    for option, setting in value.items():
+                        self.space_options.setdefault(option, setting)
+            elif not self.was_set(key):
+                setattr(self, key, None if key == "budget_seconds" and trial_budget else value)
 
     def apply_table_defaults(self) -> None:
         """``table``: the generic table file is the benchmark (by its absolute path, so that workers find it), and
@@ -245,8 +216,8 @@ class StudyConfig:
         if self.was_set("benchmark") and self.benchmark is not None and not (
                 is_table_path(self.benchmark) and str(Path(self.benchmark).resolve()) == path):
             raise UserError(f"--table {self.table} and --benchmark {self.benchmark} name two tables; give one")
-        if self.estimator not in TABULAR_ESTIMATORS:
-            raise UserError(f"--table is searched by the tabular estimator, not {self.estimator!r}")
+        if self.estimator != TABLE_ESTIMATOR:
+            raise UserError(f"--table is searched by the {TABLE_ESTIMATOR} estimator, not {self.estimator!r}")
         meta = read_metadata(path)
         self.table = self.benchmark = path
         defaults: dict[str, Any] = {"dataset": meta.dataset, "fidelity": float(meta.default_fidelity),
@@ -266,59 +237,10 @@ class StudyConfig:
     def validate(self) -> None:
         """Check names, numbers and options; raise one ``UserError`` for the first problem."""
         self.apply_estimator_defaults()
-        SPACES.check(self.space)
-        if self.space_file is not None and self.space != "declared":
-            raise UserError(f"--space-file declares the space; it cannot be combined with --space {self.space}")
-        if not isinstance(self.space_options, dict):
-            raise UserError(f"space_options must be a mapping, got {self.space_options!r}")
-        from archsearch.spaces import space_from_config
-
-        space_from_config(self)  # a declared space's definition (or another space's options) checked now
-        STRATEGIES.check(self.strategy)
-        ESTIMATORS.check(self.estimator)
-        if self.benchmark is not None:
-            from archsearch.benchmarks import check_benchmark
-
-            check_benchmark(self.benchmark)  # a registered name or a table file
-        self.seed = _integer("seed", self.seed, minimum=0)
-        if self.max_trials is not None:
-            self.max_trials = _integer("max_trials", self.max_trials, minimum=1)
-        if self.budget_seconds is not None:
-            self.budget_seconds = _positive("budget_seconds", self.budget_seconds)
-        if self.budget_seconds is None and self.max_trials is None:
-            raise UserError("set a budget: --budget-seconds S or --max-trials N")
-        if self.fidelity is not None:
-            self.fidelity = _positive("fidelity", self.fidelity)
-        self.workers = _integer("workers", self.workers, minimum=1)
-        if self.executor not in EXECUTORS:
-            raise UserError(f"unknown executor {self.executor!r}; choose from: {', '.join(EXECUTORS)}")
-        if self.workers > 1 and self.executor == "serial":
-            raise UserError("--workers > 1 needs --executor processes or ray")
-        self.max_retries = _integer("max_retries", self.max_retries, minimum=0)
-        if self.threads is not None:
-            self.threads = _integer("threads", self.threads, minimum=1)
-        if self.trial_timeout is not None:
-            self.trial_timeout = _positive("trial_timeout", self.trial_timeout)
-            if self.executor == "serial":
-                raise UserError("--trial-timeout needs --executor processes or ray (a serial trial cannot be stopped)")
-        if isinstance(self.gpus_per_trial, bool) or not isinstance(self.gpus_per_trial, (int, float)) \
-                or not math.isfinite(self.gpus_per_trial) or self.gpus_per_trial < 0:
-            raise UserError(f"gpus_per_trial must be a number >= 0, got {self.gpus_per_trial!r}")
-        if self.executor != "ray" and (self.address is not None or self.gpus_per_trial):
-            raise UserError("--address and --gpus-per-trial need --executor ray")
-        if self.prerank is not None:
-            from archsearch.estimators.zero_cost import PROXY_NAMES
-
-            if self.prerank not in PROXY_NAMES:
-                raise UserError(f"unknown prerank proxy {self.prerank!r}; choose from: {', '.join(PROXY_NAMES)}")
-            self.prerank_pool = _integer("prerank_pool", self.prerank_pool, minimum=1)
-            self.prerank_top = _integer("prerank_top", self.prerank_top, minimum=1)
-            if self.prerank_top > self.prerank_pool:
-                raise UserError(f"prerank_top ({self.prerank_top}) exceeds prerank_pool ({self.prerank_pool})")
-        if self.warm_start is not None:
-            self.warm_start_top = _integer("warm_start_top", self.warm_start_top, minimum=1)
-            if self.warm_start == self.name:
-                raise UserError(f"experiment {self.name!r} cannot warm-start from itself")
+        self._check_components()
+        self._check_budget()
+        self._check_execution()
+        self._check_warm_starts()
         if self.max_memory is not None:
             from archsearch.core.options import parse_memory
 
@@ -333,6 +255,69 @@ class StudyConfig:
         self.reference()
         Objective.parse(self.report)
         check_options("strategy", self.strategy, STRATEGIES.load(self.strategy), self.strategy_options)
+
+    def _check_components(self) -> None:
+        """Registered names; a declared space's definition (or another space's options) checked now."""
+        SPACES.check(self.space)
+        if self.space_file is not None and self.space != "declared":
+            raise UserError(f"--space-file declares the space; it cannot be combined with --space {self.space}")
+        if not isinstance(self.space_options, dict):
+            raise UserError(f"space_options must be a mapping, got {self.space_options!r}")
+        from archsearch.spaces import space_from_config
+
+        space_from_config(self)
+        STRATEGIES.check(self.strategy)
+        ESTIMATORS.check(self.estimator)
+        if self.benchmark is not None:
+            from archsearch.benchmarks import check_benchmark
+
+            check_benchmark(self.benchmark)  # a registered name or a table file
+
+    def _check_budget(self) -> None:
+        self.seed = check_count("seed", self.seed, minimum=0)
+        if self.max_trials is not None:
+            self.max_trials = check_count("max_trials", self.max_trials, minimum=1)
+        if self.budget_seconds is not None:
+            self.budget_seconds = check_positive("budget_seconds", self.budget_seconds)
+        if self.budget_seconds is None and self.max_trials is None:
+            raise UserError("set a budget: --budget-seconds S or --max-trials N")
+        if self.fidelity is not None:
+            self.fidelity = check_positive("fidelity", self.fidelity)
+
+    def _check_execution(self) -> None:
+        """Executor, workers, retries, threads, time-outs and Ray's keys."""
+        self.workers = check_count("workers", self.workers, minimum=1)
+        if self.executor not in EXECUTORS:
+            raise UserError(f"unknown executor {self.executor!r}; choose from: {', '.join(EXECUTORS)}")
+        if self.workers > 1 and self.executor == "serial":
+            raise UserError("--workers > 1 needs --executor processes or ray")
+        self.max_retries = check_count("max_retries", self.max_retries, minimum=0)
+        if self.threads is not None:
+            self.threads = check_count("threads", self.threads, minimum=1)
+        if self.trial_timeout is not None:
+            self.trial_timeout = check_positive("trial_timeout", self.trial_timeout)
+            if self.executor == "serial":
+                raise UserError("--trial-timeout needs --executor processes or ray (a serial trial cannot be stopped)")
+        if not is_number(self.gpus_per_trial) or self.gpus_per_trial < 0:
+            raise UserError(f"gpus_per_trial must be a number >= 0, got {self.gpus_per_trial!r}")
+        if self.executor != "ray" and (self.address is not None or self.gpus_per_trial):
+            raise UserError("--address and --gpus-per-trial need --executor ray")
+
+    def _check_warm_starts(self) -> None:
+        """The zero-cost pre-ranking and the warm start from another study."""
+        if self.prerank is not None:
+            from archsearch.estimators.zero_cost import PROXY_NAMES
+
+            if self.prerank not in PROXY_NAMES:
+                raise UserError(f"unknown prerank proxy {self.prerank!r}; choose from: {', '.join(PROXY_NAMES)}")
+            self.prerank_pool = check_count("prerank_pool", self.prerank_pool, minimum=1)
+            self.prerank_top = check_count("prerank_top", self.prerank_top, minimum=1)
+            if self.prerank_top > self.prerank_pool:
+                raise UserError(f"prerank_top ({self.prerank_top}) exceeds prerank_pool ({self.prerank_pool})")
+        if self.warm_start is not None:
+            self.warm_start_top = check_count("warm_start_top", self.warm_start_top, minimum=1)
+            if self.warm_start == self.name:
+                raise UserError(f"experiment {self.name!r} cannot warm-start from itself")
 
     def objectives(self) -> list[Objective]:
         return [Objective.parse(text.strip()) for text in self.objective.split(",")]
@@ -384,20 +369,3 @@ def _text_or_none(key: str, value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise UserError(f"config key {key!r} must be a text value, got {value!r}")
     return value
-
-
-def _integer(key: str, value: Any, minimum: int) -> int:
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-            or int(value) != value or value > MAX_INT):
-        raise UserError(f"{key} must be an integer, got {value!r}")
-    if value < minimum:
-        raise UserError(f"{key} must be at least {minimum}, got {value!r}")
-    return int(value)
-
-
-def _positive(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise UserError(f"{key} must be a number, got {value!r}")
-    if value <= 0:
-        raise UserError(f"{key} must be positive, got {value!r}")
-    return float(value)

@@ -12,6 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import numpy as np
+
 from archsearch.core.arch import Arch
 
 
@@ -20,6 +22,8 @@ class TabularBenchmark(ABC):
 
     name: ClassVar[str] = "benchmark"
     space_name: ClassVar[str] = ""  # the registered space whose archs index the table
+    cost_metric: str | None = "train_seconds"  # the query metric holding the training time (None: cost_seconds)
+    default_missing: str = "fail"  # an arch the table lacks: a failed trial ("fail") or a stopped search ("error")
 
     @abstractmethod
     def datasets(self) -> tuple[str, ...]:
@@ -52,6 +56,20 @@ class TabularBenchmark(ABC):
     @abstractmethod
     def cost_seconds(self, arch: Mapping[str, Any], dataset: str, fidelity: int) -> float:
         """Simulated seconds to train ``arch`` on ``dataset`` for ``fidelity`` epochs."""
+
+    # -- optional: defaults that every table may override ----------------------------------------------
+    def check_space(self, space: Any) -> None:
+        """Raise ``UserError`` when ``space`` cannot index this table (default: any space of ``space_name``)."""
+
+    def curves(self, arch: Mapping[str, Any], dataset: str, fidelity: int) -> dict[str, list[float]]:
+        """The learning curves of ``arch`` recorded up to ``fidelity`` (default: none)."""
+        return {}
+
+    def column(self, dataset: str, fidelity: int, metric: str) -> np.ndarray:
+        """``metric`` for every row (nan where a row lacks it), e.g. for the best value in the table. The default
+        queries each row; tables that hold columns return them directly."""
+        values = [self.query(self.arch_at(index), dataset, fidelity).get(metric, np.nan) for index in range(len(self))]
+        return np.asarray(values, dtype=float)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -72,6 +72,7 @@ class GenericTable(TabularBenchmark):
             self._row[fidelity] = _read_only(by_arch)
         self._curves = curves
         self.cost_metric = meta.cost if meta.cost in meta.metrics else None  # read by the tabular estimator
+        self.default_missing = meta.missing
 
     # -- shape -----------------------------------------------------------------------------------
     def datasets(self) -> tuple[str, ...]:

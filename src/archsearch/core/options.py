@@ -12,17 +12,47 @@ from archsearch.core.errors import UserError
 MAX_INT = 2**63 - 1
 
 
+def is_number(value: Any) -> bool:
+    """A finite int or float (booleans are not numbers here)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def is_integer(value: Any, whole_floats: bool = False) -> bool:
+    """An int within ``MAX_INT`` (and, with ``whole_floats``, a float such as 20.0 that YAML may give)."""
+    if isinstance(value, float) and whole_floats:
+        return math.isfinite(value) and value.is_integer() and abs(value) <= MAX_INT
+    return not isinstance(value, bool) and isinstance(value, int) and abs(value) <= MAX_INT
+
+
 def check_int(owner: str, option: str, value: Any, minimum: int = 1) -> int:
     """An integer >= ``minimum`` (booleans and floats are refused)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INT:
+    if not is_integer(value) or value < minimum:
         raise UserError(f"{owner}: {option} must be an integer >= {minimum}, got {value!r}")
     return value
+
+
+def check_count(key: str, value: Any, minimum: int) -> int:
+    """A study config key: an integer (20.0 is 20) of at least ``minimum``."""
+    if not is_integer(value, whole_floats=True):
+        raise UserError(f"{key} must be an integer, got {value!r}")
+    if value < minimum:
+        raise UserError(f"{key} must be at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_positive(key: str, value: Any) -> float:
+    """A study config key: a finite number > 0."""
+    if not is_number(value):
+        raise UserError(f"{key} must be a number, got {value!r}")
+    if value <= 0:
+        raise UserError(f"{key} must be positive, got {value!r}")
+    return float(value)
 
 
 def check_number(owner: str, option: str, value: Any, minimum: float | None = None,
                  maximum: float | None = None) -> float:
     """A finite number within the optional bounds (inclusive)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_number(value):
         raise UserError(f"{owner}: {option} must be a finite number, got {value!r}")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise UserError(f"{owner}: {option} must be in [{minimum}, {maximum}], got {value!r}")

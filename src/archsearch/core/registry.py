@@ -7,7 +7,9 @@ names and one-line summaries below without importing anything heavy.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from archsearch.core.errors import UserError
@@ -18,6 +20,9 @@ class Entry:
     name: str
     target: str  # "package.module:attribute"
     summary: str
+    # study config keys this component sets when the user did not (e.g. a training estimator's dataset);
+    # None: not declared (an estimator without them is taken to train: ``TRAINING_DEFAULTS``)
+    defaults: Mapping[str, Any] | None = None
 
 
 class Registry:
@@ -27,10 +32,11 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str, target: str, summary: str) -> None:
+    def register(self, name: str, target: str, summary: str, defaults: Mapping[str, Any] | None = None) -> None:
+        """``defaults``: the study config keys the component sets when they are not given (``StudyConfig``)."""
         if name in self._entries and self._entries[name].target != target:
             raise ValueError(f"{self.kind} {name!r} is already registered to {self._entries[name].target}")
-        self._entries[name] = Entry(name, target, summary)
+        self._entries[name] = Entry(name, target, summary, None if defaults is None else MappingProxyType(dict(defaults)))
 
     def names(self) -> list[str]:
         return sorted(self._entries)
@@ -40,6 +46,11 @@ class Registry:
 
     def __contains__(self, name: str) -> bool:
         return name in self._entries
+
+    def defaults(self, name: str | None) -> Mapping[str, Any] | None:
+        """The config defaults ``name`` declares (None when it declares none or is not registered)."""
+        entry = self._entries.get(name or "")
+        return None if entry is None else entry.defaults
 
     def check(self, name: str) -> None:
         """Raise a ``UserError`` naming the choices when ``name`` is not registered."""
@@ -70,6 +81,18 @@ REGISTRIES: dict[str, Registry] = {
     "datasets": DATASETS,
 }
 
+# -- config defaults the components carry (keys not set explicitly) ---------------------------
+# A training estimator: no benchmark, the estimator's own epochs, an embedded dataset, 600 s of real training
+# (no time budget when a trial budget is given), the test accuracy reported.
+TRAINING_DEFAULTS = {"benchmark": None, "fidelity": None, "dataset": "mnist5k", "budget_seconds": 600.0,
+                     "report": "test_acc"}
+# NAS-Bench-301: the darts space without 'none', the estimator's own 98 epochs, ~100 trials of ~5,000 simulated
+# seconds, the 98-epoch accuracy reported.
+NB301_DEFAULTS = {"space": "darts", "space_options": {"none_op": False}, "benchmark": None, "fidelity": None,
+                  "dataset": "cifar10", "budget_seconds": 500_000.0, "report": "final_valid_acc"}
+# nb101-zc500 records no training time: a trial budget.
+NB101_ZC500_DEFAULTS = {"fidelity": 108, "report": "valid_acc", "budget_seconds": None, "max_trials": 100}
+
 # -- built-in components (lazy) ---------------------------------------------------------------
 SPACES.register("nb201", "archsearch.spaces.nb201:NB201Space",
                 "NAS-Bench-201 cell: 6 edges x {none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3}")
@@ -77,11 +100,14 @@ SPACES.register("darts", "archsearch.spaces.darts:DartsSpace",
                 "NASNet/DARTS cells: normal + reduction, 4 nodes x 2 (input, op) over 8 ops (Liu et al. 2019)")
 SPACES.register("mobile", "archsearch.spaces.mobile:MobileSpace", "MnasNet factorized hierarchical space: 7 MBConv stages x (expansion, kernel, SE, act, layers, width) (Tan et al. 2019)")
 SPACES.register("activation", "archsearch.spaces.activation:ActivationSpace",
-                "symbolic activation functions: one core unit b(u1(x), u2(x)), 27 unary x 9 binary ops (Ramachandran et al. 2017)")
+                "symbolic activation functions: one core unit b(u1(x), u2(x)), 27 unary x 9 binary ops (Ramachandran et al. 2017)",
+                {"estimator": "activation"})
 SPACES.register("nb101", "archsearch.spaces.nb101:NB101Space",
-                "NAS-Bench-101 cell: 7-vertex DAG (<= 9 edges) x {conv3x3, conv1x1, maxpool3x3}, graph-hashed (Ying et al. 2019)")
+                "NAS-Bench-101 cell: 7-vertex DAG (<= 9 edges) x {conv3x3, conv1x1, maxpool3x3}, graph-hashed (Ying et al. 2019)",
+                {"benchmark": "nb101-zc500"})
 SPACES.register("activation2", "archsearch.spaces.activation:two_unit_space",
-                "symbolic activation functions of two core units, the second reading x or the first's output")
+                "symbolic activation functions of two core units, the second reading x or the first's output",
+                {"estimator": "activation"})
 SPACES.register("declared", "archsearch.spaces.declared:declared_space",
                 "a space declared in a YAML/JSON file (--space-file): a chain of layers or an NB201-style cell, "
                 "dims choosing ops, widths, strides, depths")
@@ -115,17 +141,21 @@ STRATEGIES.register("rsws", "archsearch.strategies.oneshot.rsws:RandomSearchWeig
                     "random search with weight sharing: uniform paths, rank random archs by shared weights (Li & Talwalkar 2019)")
 
 ESTIMATORS.register("tabular", "archsearch.estimators.tabular:TabularEstimator",
-                    "looks up a tabular benchmark (O(1)); charges the simulated training time as cost")
+                    "looks up a tabular benchmark (O(1)); charges the simulated training time as cost",
+                    {})  # the study's own defaults are the NAS-Bench-201 protocol
 
 ESTIMATORS.register("train", "archsearch.estimators.train:TrainEstimator",
-                    "trains the built network on a dataset with a budget (epochs, train fraction, time); real cost")
+                    "trains the built network on a dataset with a budget (epochs, train fraction, time); real cost",
+                    TRAINING_DEFAULTS)
 ESTIMATORS.register("activation", "archsearch.estimators.activation:ActivationEstimator",
-                    "trains a fixed child network (small ResNet / MLP) with the candidate activation everywhere, after a numerical guard")
+                    "trains a fixed child network (small ResNet / MLP) with the candidate activation everywhere, after a numerical guard",
+                    {**TRAINING_DEFAULTS, "dataset": "mnist1d"})
 ESTIMATORS.register("zero-cost", "archsearch.estimators.zero_cost:ZeroCostEstimator",
-                    "zero-cost proxy of a freshly initialised network on one batch: synflow, grad_norm, snip, jacov, naswot, params, flops")
+                    "zero-cost proxy of a freshly initialised network on one batch: synflow, grad_norm, snip, jacov, naswot, params, flops",
+                    TRAINING_DEFAULTS)
 ESTIMATORS.register("nb301", "archsearch.estimators.nb301:NB301Estimator",
                     "NAS-Bench-301 surrogate (YAHPO Gym ONNX) of darts cells on CIFAR-10 at 1..98 epochs; simulated cost "
-                    "(Siems et al. 2020)")
+                    "(Siems et al. 2020)", NB301_DEFAULTS)
 
 DATASETS.register("digits", "archsearch.data.datasets:load_digits",
                   "scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes), embedded")
@@ -142,4 +172,5 @@ DATASETS.register("npz", "archsearch.data.datasets:load_npz", "arrays x, y (opti
 BENCHMARKS.register("nb201", "archsearch.benchmarks.nb201:load_nb201",
                     "NAS-Bench-201: all 15,625 cells; cifar10, cifar100, ImageNet16-120; 12 and 200 epochs")
 BENCHMARKS.register("nb101-zc500", "archsearch.benchmarks.nb101:load_nb101_zc500",
-                    "partial NAS-Bench-101: the 292 cells of NASLib's 500-key zero-cost subset; cifar10, 108 epochs, no train time")
+                    "partial NAS-Bench-101: the 292 cells of NASLib's 500-key zero-cost subset; cifar10, 108 epochs, no train time",
+                    NB101_ZC500_DEFAULTS)

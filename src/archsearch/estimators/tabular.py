@@ -40,17 +40,15 @@ class TabularEstimator(Estimator):
         if fidelity is not None and fidelity not in offered:
             raise UserError(f"benchmark {benchmark!r} has no fidelity {fidelity!r} (epochs) for {dataset}; "
                             f"choose from: {', '.join(map(str, offered))}")
-        default_missing = getattr(getattr(table, "meta", None), "missing", "fail")
         if missing not in (None, *MISSING_MODES):
             raise UserError(f"estimator tabular: missing must be {' or '.join(MISSING_MODES)}, got {missing!r}")
-        check_space = getattr(table, "check_space", None)
-        if space is not None and check_space is not None:
-            check_space(space)
+        if space is not None:
+            table.check_space(space)
         self.benchmark_name = benchmark
         self.benchmark = table
         self.dataset = dataset
         self.fidelity = offered[0] if fidelity is None else fidelity
-        self.missing = default_missing if missing is None else missing
+        self.missing = table.default_missing if missing is None else missing
         self._missing_option = missing
 
     def evaluate(self, arch: Arch, fidelity: float | None = None) -> Result:
@@ -61,13 +59,12 @@ class TabularEstimator(Estimator):
             if self.missing == "error":
                 raise SearchAborted(f"{exc} (estimator.missing=fail makes it a failed trial)") from None
             return Result(arch, {}, cost_seconds=0.0, fidelity=epochs, status="failed", error=str(exc))
-        cost_metric = getattr(self.benchmark, "cost_metric", "train_seconds")
+        cost_metric = self.benchmark.cost_metric
         cost = metrics.get(cost_metric) if cost_metric else None
         if cost is None:  # a table whose queries carry no time
             cost = self.benchmark.cost_seconds(arch, self.dataset, epochs)
-        curves = getattr(self.benchmark, "curves", None)
         return Result(arch, metrics, cost_seconds=cost, fidelity=epochs, status="ok",
-                      curves=curves(arch, self.dataset, epochs) if curves is not None else {})
+                      curves=self.benchmark.curves(arch, self.dataset, epochs))
 
     def fidelities(self) -> tuple[float, ...]:
         return self.benchmark.fidelities(self.dataset)
