@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from archsearch.cli.activation import _objective, load_study, top_trials
+from archsearch.activation_study import objective_of, top_trials
 from archsearch.cli.main import main as archsearch
 from archsearch.core.arch import Arch
 from archsearch.nn.activation import SWISH_NAMES
@@ -68,9 +68,14 @@ def main() -> None:
              args.store, "--name", name, "--top", "10", "--plot", str(RESULTS / "activation_search_top.png"),
              "--quiet"])
     search_seconds = time.time() - started
-    experiment, trials = load_study(args.store, name)
+    store = SQLiteStore(args.store, create=False)
+    try:
+        experiment = store.get_experiment(name)
+        trials = store.trials(experiment.id)
+    finally:
+        store.close()
     space = ActivationSpace()
-    metric, maximise = _objective(experiment.config)
+    metric, maximise = objective_of(experiment.config)
     top10 = top_trials(trials, metric, maximise, 10)
     named = [{"rank": i + 1, "arch": space.format(Arch(t.arch)), "formula": space.formula(Arch(t.arch)),
               "name": space.known_name(Arch(t.arch)), "valid_acc": t.metrics.get("valid_acc"),

@@ -24,7 +24,7 @@ def test_the_import_contracts_hold() -> None:
 
 PARTS = ("core", "nn", "spaces", "strategies", "estimators", "benchmarks", "data", "fewshot", "metrics", "store",
          "execution", "study", "config", "compare", "meta_search", "export", "scaling",
-         "bench_build", "report", "cli")
+         "bench_build", "activation_study", "report", "cli")
 
 
 def test_no_two_parts_import_each_other() -> None:
@@ -36,3 +36,27 @@ def test_no_two_parts_import_each_other() -> None:
               if graph.chain_exists(importer=a, imported=b, as_packages=True)
               and graph.chain_exists(importer=b, imported=a, as_packages=True)]
     assert cycles == []
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+SOURCES = sorted((ROOT / "src" / "archsearch").rglob("*.py"))
+
+
+def test_no_module_over_400_lines() -> None:
+    long = {str(path.relative_to(ROOT)): lines for path in SOURCES
+            if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert long == {}
+
+
+def test_no_function_over_60_lines() -> None:
+    import ast
+
+    long = {}
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long[f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"] = lines
+    assert long == {}

@@ -1,5 +1,6 @@
 """archsearch.export: checkpoint round trip (weights_only), user errors on foreign files, TorchScript and
-ONNX exports that reproduce the PyTorch outputs, the genotype JSON and ``export_all``."""
+ONNX exports that reproduce the PyTorch outputs, the genotype JSON, ``export_all`` and the seeded checkpoints of
+an arch or of a stored search's best."""
 
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ import torch
 from torch import nn
 
 from archsearch.core.errors import UserError
-from archsearch.export import (CHECKPOINT_FORMAT, Checkpoint, ExportError, export_all, export_genotype,
-                               export_onnx, export_torchscript, load_checkpoint, save_checkpoint)
+from archsearch.estimators.train import trial_seed
+from archsearch.export import (CHECKPOINT_FORMAT, Checkpoint, ExportError, arch_checkpoint, best_checkpoint,
+                               check_net_options, export_all, export_genotype, export_onnx, export_torchscript,
+                               load_checkpoint, save_checkpoint, seeded_checkpoint)
 from archsearch.spaces.nb201 import NB201Space
+from archsearch.store.base import TrialRecord
+from archsearch.store.memory import InMemoryStore
 
 SPACE = NB201Space()
 ARCH_STRING = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
@@ -164,3 +169,46 @@ def test_export_all_errors(tmp_path: Path, checkpoint_path: Path, monkeypatch: p
     assert not (tmp_path / "out").exists()
     written = export_all(checkpoint_path, tmp_path / "out", formats=["genotype"])
     assert set(written) == {"genotype"}
+
+
+def test_an_arch_checkpoint_has_the_weights_a_study_gives_the_arch() -> None:
+    checkpoint = arch_checkpoint("nb201", ARCH_STRING, "digits", NET)
+    assert (checkpoint.space, checkpoint.net, checkpoint.input_shape, checkpoint.num_classes) == (
+        "nb201", NET, (1, 8, 8), 10)
+    arch = SPACE.parse(ARCH_STRING)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(trial_seed(0, arch))
+        expected = SPACE.build(arch, **NET, num_classes=10, in_channels=1).state_dict()
+    assert all(torch.equal(expected[name], tensor) for name, tensor in checkpoint.state_dict.items())
+    again = arch_checkpoint(SPACE, dict(arch), "digits", NET)  # a space object and an arch mapping
+    assert all(torch.equal(again.state_dict[name], tensor) for name, tensor in checkpoint.state_dict.items())
+    checkpoint.build_model()  # the weights fit the rebuilt network
+
+
+def test_seeded_checkpoint_of_a_tabular_dataset_and_bad_net_options() -> None:
+    arch = SPACE.parse(ARCH_STRING)
+    tabular = seeded_checkpoint(SPACE, arch, "cifar10", net=NET, seed=3, tabular=True, metrics={"valid_acc": 1.0})
+    assert tabular.input_shape == (3, 32, 32) and tabular.num_classes == 10
+    assert tabular.extra == {"metrics": {"valid_acc": 1.0}}
+    with pytest.raises(UserError, match="unknown net option 'colour' for space 'nb201'; options: "):
+        arch_checkpoint("nb201", ARCH_STRING, "digits", {"colour": 1})
+    with pytest.raises(UserError, match="cannot build the nb201 network with net options"):
+        seeded_checkpoint(SPACE, arch, "digits", net={"channels": "abc"})
+    check_net_options(SPACE, NET)
+
+
+def test_best_checkpoint_of_a_stored_search() -> None:
+    store = InMemoryStore()
+    config = {"space": "nb201", "dataset": "digits", "seed": 4, "objective": "valid_acc:max",
+              "estimator_options": {"net": NET}}
+    experiment = store.create_experiment("s", config, 4)
+    with pytest.raises(UserError, match="no successful trial to export"):
+        best_checkpoint(store, "s")
+    worse = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    for number, (text, acc) in enumerate(((worse, 10.0), (ARCH_STRING, 50.0))):
+        trial = TrialRecord(number, dict(SPACE.parse(text)), None, "ok", {"valid_acc": acc}, 1.0)
+        store.record_trial(experiment.id, trial, None)
+    best = best_checkpoint(store, "s")
+    assert best.arch == dict(SPACE.parse(ARCH_STRING)) and best.extra == {"metrics": {"valid_acc": 50.0}}
+    seeded = seeded_checkpoint(SPACE, SPACE.parse(ARCH_STRING), "digits", net=NET, seed=4)
+    assert all(torch.equal(seeded.state_dict[name], tensor) for name, tensor in best.state_dict.items())

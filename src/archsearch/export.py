@@ -8,11 +8,13 @@
   (JSON: the arch as a mapping and as the space's native string, the way NAS papers publish genotypes,
   e.g. DARTS, Liu et al., ICLR 2019; NAS-Bench-201, Dong & Yang, ICLR 2020).
 - :func:`export_all`: every format from one checkpoint (the ``archsearch export`` command).
+- :func:`arch_checkpoint` / :func:`best_checkpoint`: an arch, or a stored search's best, at its seeded weights.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import math
 import os
@@ -225,6 +227,72 @@ def export_all(checkpoint: Checkpoint | str | os.PathLike, out_dir: str | os.Pat
             input_shape=checkpoint.input_shape, num_classes=checkpoint.num_classes,
             metrics=metrics if metrics is not None else (stored if isinstance(stored, Mapping) else None))
     return written
+
+
+# -- untrained networks ---------------------------------------------------------------------------
+def seeded_checkpoint(space: SearchSpace, arch: Mapping[str, Any], dataset: str, *,
+                      net: Mapping[str, Any] | None = None, seed: int = 0, data_dir: str | None = None,
+                      dataset_options: Mapping[str, Any] | None = None, tabular: bool = False,
+                      metrics: Mapping[str, Any] | None = None) -> Checkpoint:
+    """``arch`` at the initial weights a study of ``seed`` gives it (for deployment checks and latency); the
+    dataset fixes the input shape and classes (``tabular``: a NAS-Bench-201 dataset's, without loading it)."""
+    from archsearch.benchmarks.nb201 import DATASET_SHAPES
+    from archsearch.estimators.train import load_dataset, trial_seed
+
+    net = dict(net or {})
+    data = None if tabular else load_dataset(dataset, data_dir, False, dataset_options)
+    input_shape, num_classes = DATASET_SHAPES[dataset] if data is None else (data.shape, data.num_classes)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(trial_seed(int(seed), arch))
+        try:
+            model = space.build(arch, num_classes=num_classes, in_channels=input_shape[0], **net)
+        except (TypeError, ValueError, RuntimeError) as exc:  # a net option of a wrong type or size
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            raise UserError(f"cannot build the {space.name} network with net options {net}: "
+                            f"{type(exc).__name__}: {first}") from None
+    return Checkpoint(arch=dict(arch), space=space.name, net=net, input_shape=tuple(input_shape),
+                      num_classes=num_classes, extra={"metrics": dict(metrics or {})}, state_dict=model.state_dict(),
+                      space_options=space.space_options())
+
+
+def arch_checkpoint(space: str | SearchSpace, arch: str | Mapping[str, Any], dataset: str = "mnist5k",
+                    net: Mapping[str, Any] | None = None) -> Checkpoint:
+    """:func:`seeded_checkpoint` (seed 0) of an arch string or mapping; an unknown ``net`` option is a UserError."""
+    from archsearch.spaces import create_space
+
+    space = create_space(space) if isinstance(space, str) else space
+    check_net_options(space, net or {})
+    return seeded_checkpoint(space, space.parse(arch) if isinstance(arch, str) else space.validate(arch), dataset,
+                             net=net)
+
+
+def best_checkpoint(store: Any, name: str) -> Checkpoint:
+    """:func:`seeded_checkpoint` of the best trial (by its goal) of experiment ``name`` of ``store``."""
+    from archsearch.config import StudyConfig
+    from archsearch.spaces import space_from_config
+    from archsearch.study import best_trial
+
+    experiment = store.get_experiment(name)
+    config, options = experiment.config, dict(experiment.config.get("estimator_options", {}))
+    goal = StudyConfig.from_mapping({k: v for k, v in config.items() if k in ("objective", "constraint", "reward")})
+    best = best_trial(store.trials(experiment.id), goal.goal())
+    if best is None:
+        raise UserError(f"experiment {name!r} has no successful trial to export")
+    space = space_from_config(config)
+    return seeded_checkpoint(space, space.validate(best.arch), config["dataset"], net=options.get("net"),
+                             seed=int(config.get("seed", 0)), data_dir=config.get("data_dir"),
+                             dataset_options=options.get("dataset_options"),
+                             tabular=config.get("estimator") == "tabular", metrics=best.metrics)
+
+
+def check_net_options(space: SearchSpace, net: Mapping[str, Any]) -> None:
+    """Unknown ``net`` options are a ``UserError`` (a space's ``build`` may swallow them with ``**_``)."""
+    parameters = inspect.signature(space.build).parameters.items()
+    known = sorted({n for n, p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+                   - {"num_classes", "in_channels"})  # set from the dataset
+    wrong = sorted(set(net) - set(known))
+    if known and wrong:
+        raise UserError(f"unknown net option {wrong[0]!r} for space {space.name!r}; options: {', '.join(known)}")
 
 
 # -- helpers ------------------------------------------------------------------------------------

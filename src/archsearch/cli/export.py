@@ -1,12 +1,13 @@
 """``archsearch export``: write TorchScript, ONNX (checked by onnxruntime) and the genotype JSON of a trained
-checkpoint, of the best arch of a stored search, or of an arch given on the command line."""
+checkpoint, of the best arch of a stored search, or of an arch given on the command line (the networks are
+:func:`archsearch.export.best_checkpoint` / :func:`~archsearch.export.arch_checkpoint`'s)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from archsearch.cli.common import add_store_argument, open_store, stored_goal, stored_objectives
+from archsearch.cli.common import add_store_argument, open_store
 from archsearch.core.errors import UserError
 
 EXAMPLE = ("examples: archsearch export --checkpoint best.pt --out-dir exported\n"
@@ -62,68 +63,16 @@ def run(args: argparse.Namespace) -> int:
 def _untrained_checkpoint(args: argparse.Namespace) -> Any:
     """A ``Checkpoint`` of the arch at its seeded initial weights (the best of NAME, or --arch)."""
     from archsearch.cli.train import parse_overrides
-    from archsearch.spaces import create_space, space_from_config
+    from archsearch.export import arch_checkpoint, best_checkpoint
 
     if args.arch:
-        space = create_space(args.space)
         options = parse_overrides(args.overrides)
         other = sorted(set(options) - {"net"})
         if other or not isinstance(options.get("net", {}), dict):
             raise UserError(f"export --set takes only net.<option>=VALUE, got {(other or ['net'])[0]!r}")
-        _check_net(space, args.space, options.get("net", {}))
-        return _checkpoint(space, args.space, space.parse(args.arch), args.dataset, options, {})
+        return arch_checkpoint(args.space, args.arch, args.dataset, options.get("net", {}))
     store = open_store(args.store, create=False, write=False)
     try:
-        experiment = store.get_experiment(args.name)
-        from archsearch.study import best_trial
-
-        best = best_trial(store.trials(experiment.id), stored_goal(experiment.config))
+        return best_checkpoint(store, args.name)
     finally:
         store.close()
-    if best is None:
-        raise UserError(f"experiment {args.name!r} has no successful trial to export")
-    config = experiment.config
-    space = space_from_config(config)
-    options = dict(config.get("estimator_options", {}))
-    return _checkpoint(space, config["space"], space.validate(best.arch), config["dataset"], options, config,
-                       metrics=best.metrics)
-
-
-def _checkpoint(space: Any, space_name: str, arch: Any, dataset: str, options: dict[str, Any],
-                config: dict[str, Any], metrics: dict[str, float] | None = None) -> Any:
-    import torch
-
-    from archsearch.estimators.train import load_dataset, trial_seed
-    from archsearch.export import Checkpoint
-
-    net = dict(options.get("net", {}))
-    if config.get("estimator") == "tabular":
-        from archsearch.benchmarks.nb201 import DATASET_SHAPES
-
-        input_shape, num_classes = DATASET_SHAPES[dataset]
-    else:
-        data = load_dataset(dataset, config.get("data_dir"), False, options.get("dataset_options"))
-        input_shape, num_classes = data.shape, data.num_classes
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(trial_seed(int(config.get("seed", 0)), arch))
-        try:
-            model = space.build(arch, num_classes=num_classes, in_channels=input_shape[0], **net)
-        except (TypeError, ValueError, RuntimeError) as exc:  # a net option of a wrong type or size
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            raise UserError(f"cannot build the {space_name} network with net options {net}: "
-                            f"{type(exc).__name__}: {first}") from None
-    return Checkpoint(arch=dict(arch), space=space_name, net=net, input_shape=tuple(input_shape),
-                      num_classes=num_classes, extra={"metrics": dict(metrics or {})}, state_dict=model.state_dict(),
-                      space_options=space.space_options())
-
-
-def _check_net(space: Any, space_name: str, net: dict[str, Any]) -> None:
-    """Unknown ``net`` options are a user error (the space's ``build`` may swallow them with ``**_``)."""
-    import inspect
-
-    parameters = inspect.signature(space.build).parameters.items()
-    known = sorted({n for n, p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
-                   - {"num_classes", "in_channels"})  # set from the dataset
-    wrong = sorted(set(net) - set(known))
-    if known and wrong:
-        raise UserError(f"unknown net option {wrong[0]!r} for space {space_name!r}; options: {', '.join(known)}")

@@ -1,9 +1,10 @@
 """``archsearch meta-test``: meta-train a few-shot baseline on Omniglot's meta-train split and report its
 accuracy on meta-test episodes (or on Lake et al.'s 20 one-shot runs).
 
-The evaluation and printing live in :func:`report_learner`, so that any path that ends with a trained
-:class:`~archsearch.fewshot.learners.FewShotLearner` (a baseline here; a stored meta-architecture later)
-reports the same way.
+Meta-training and meta-testing are :func:`archsearch.meta_search.meta_train_baseline` and
+:func:`archsearch.meta_search.meta_test`; the printing lives in :func:`report_learner`, so that any path that
+ends with a trained :class:`~archsearch.fewshot.learners.FewShotLearner` (a baseline, or a stored
+meta-architecture) reports the same way.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,49 +93,25 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from archsearch.core.device import resolve_device
-    from archsearch.fewshot.baselines import build_baseline
-    from archsearch.fewshot.data import load_omniglot
-    from archsearch.fewshot.episodes import EpisodeSampler
-    from archsearch.fewshot.learners import meta_train
+    from archsearch.meta_search import meta_test_sampler, meta_train_baseline
 
     check_args(args)
     if args.name is not None:
         return _run_stored(args)
-    device = resolve_device(args.device)
     if not args.one_shot_runs:  # a test episode the split cannot give fails now, not after meta-training
-        EpisodeSampler(load_omniglot("meta-test"), args.ways, args.shots, args.queries, seed=args.seed + 2)
-    train_set = load_omniglot("meta-train")
-    baseline = build_baseline(args.baseline, args.ways, args.shots, hidden=args.hidden, seed=args.seed,
-                              max_train_ways=train_set.num_classes)
-    learner = baseline.learner.to(device)
-    sampler = EpisodeSampler(train_set, baseline.train_ways, baseline.train_shots, baseline.train_queries,
-                             seed=args.seed)
-    val = (EpisodeSampler(load_omniglot("meta-val"), min(args.ways, 20), args.shots, args.queries,
-                          seed=args.seed + 1) if args.validate_every else None)
-    if not args.quiet:
-        print(f"meta-training {args.baseline} ({baseline.train_ways}-way {baseline.train_shots}-shot, "
-              f"{baseline.train_queries} queries per class) for {args.meta_iterations} iterations on {device}",
-              flush=True)
-    log = None if args.quiet else _progress(args.meta_iterations)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(args.seed)
-        history = meta_train(learner, sampler, args.meta_iterations, meta_batch=args.meta_batch, val_sampler=val,
-                             val_every=args.validate_every, val_episodes=VAL_EPISODES, log=log)
-    extra = {"baseline": args.baseline, "meta_iterations": args.meta_iterations,
-             "meta_train_seconds": history.seconds, "train_episode": [baseline.train_ways, baseline.train_shots,
-                                                                      baseline.train_queries],
-             "final_train_loss": history.losses[-1] if history.losses else None,
-             "validation": history.validation}
-    report_learner(learner, args, extra)
+        meta_test_sampler(args.ways, args.shots, args.queries, args.seed)
+    say, log = (None, None) if args.quiet else _progress(args.meta_iterations)
+    trained = meta_train_baseline(args.baseline, args.ways, args.shots, queries=args.queries,
+                                  iterations=args.meta_iterations, meta_batch=args.meta_batch, hidden=args.hidden,
+                                  validate_every=args.validate_every, val_episodes=VAL_EPISODES, seed=args.seed,
+                                  device=args.device, say=say, log=log)
+    report_learner(trained.learner, args, trained.summary())
     return 0
 
 
 def _run_stored(args: argparse.Namespace) -> int:
     """Adapt a stored meta-architecture to every test task (its ways are fixed by the meta-search)."""
-    from archsearch.cli.meta_search import load_meta_architecture
+    from archsearch.meta_search import load_meta_architecture
     from archsearch.store.sqlite import SQLiteStore
 
     store = SQLiteStore(args.store, create=False)
@@ -150,35 +128,33 @@ def _run_stored(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(iterations: int):
+def _progress(iterations: int) -> tuple[Callable[[str], None], Callable[[int, float, float | None], None]]:
+    """The plan line of meta-training (it starts the clock) and a line every tenth of the steps."""
     every = max(1, iterations // 10)
-    start = time.perf_counter()
+    start = [time.perf_counter()]
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+        start[0] = time.perf_counter()
 
     def log(step: int, loss: float, val_acc: float | None) -> None:
         if step % every == 0 or val_acc is not None:
             val = "" if val_acc is None else f", meta-val acc {100 * val_acc:.2f}%"
-            print(f"  step {step}/{iterations}: loss {loss:.4f}{val} ({time.perf_counter() - start:.0f} s)",
+            print(f"  step {step}/{iterations}: loss {loss:.4f}{val} ({time.perf_counter() - start[0]:.0f} s)",
                   flush=True)
 
-    return log
+    return say, log
 
 
 def report_learner(learner: Any, args: argparse.Namespace, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Evaluate a trained learner as ``args`` asks (meta-test episodes or the one-shot runs), print the
+    """Meta-test a trained learner as ``args`` asks (meta-test episodes or the one-shot runs), print the
     result (one JSON object with ``--json``) and return it."""
-    from archsearch.fewshot.data import load_omniglot
-    from archsearch.fewshot.episodes import EpisodeSampler, one_shot_episodes
-    from archsearch.fewshot.learners import evaluate
+    from archsearch.meta_search import meta_test
 
-    if args.one_shot_runs:
-        report = evaluate(learner, one_shot_episodes())
-        target = "Lake et al.'s 20 one-shot runs (20-way 1-shot)"
-    else:
-        test = EpisodeSampler(load_omniglot("meta-test"), args.ways, args.shots, args.queries, seed=args.seed + 2)
-        report = evaluate(learner, test, args.episodes)
-        target = f"meta-test alphabets, {args.ways}-way {args.shots}-shot, {args.queries} queries per class"
-    result = {**(extra or {}), "evaluation": target, **report.as_dict()}
-    print(f"{target}: {report.line()}")
+    tested = meta_test(learner, args.ways, args.shots, queries=args.queries, episodes=args.episodes, seed=args.seed,
+                       one_shot_runs=args.one_shot_runs)
+    result = tested.as_dict(extra)
+    print(f"{tested.target}: {tested.report.line()}")
     if args.json is not None:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return result

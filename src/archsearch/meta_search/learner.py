@@ -35,7 +35,6 @@ import copy
 import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
 
 import numpy as np
 import torch
