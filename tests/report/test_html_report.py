@@ -83,7 +83,7 @@ def test_report_of_a_search_has_every_section_and_no_external_reference(tabular_
     best = max((t for t in trials if t.status == "ok"), key=lambda t: t.metrics["valid_acc"])
     top_rows = re.search(r'id="top">.*?<tbody>(.*?)</tbody>', document, re.DOTALL).group(1)
     assert top_rows.count("<tr") == 5 and top_rows.startswith('<tr class="best">')
-    assert SPACES.create("nb201").format(best.arch) in document  # the best arch by name
+    assert SPACES.create("nb201").format(best.arch) in document.replace("<wbr>", "")  # the best arch by name
     assert f"Trial {best.number}:" in document
 
 

@@ -25,6 +25,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", default=None, metavar="FILE",
                         help="HTML file to write (default: NAME.html in the current folder)")
     parser.add_argument("--top", type=int, default=10, help="rows of the top-k table (default 10)")
+    parser.add_argument("--reference-point", default=None, metavar="VALUES",
+                        help="multi-objective: the hypervolume reference, one raw value per objective, e.g. 0,2.2e8 "
+                             "(default: the experiment's reference_point, else the worst value of each objective, "
+                             "which dead archs make generous)")
     parser.set_defaults(run=run)
 
 
@@ -57,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         store.close()
     command = reproduce_command(experiment.config, args.store)
-    write_report(str(path), study_report(experiment, trials, epochs, args.store, top_k=args.top, reproduce=command))
+    document = study_report(experiment, trials, epochs, args.store, top_k=args.top, reproduce=command,
+                            reference_point=args.reference_point)
+    write_report(str(path), document)
     print(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KiB): {len(trials)} trials of {args.name!r}")
     return 0

@@ -32,7 +32,8 @@ def compare_report(config: StudyConfig, results: dict[str, Any], seeds: int, com
                 _anytime(config, results, seeds, optimum), _finals(config, results, "final_test"),
                 _significance(results, "final_test", config.report)]
     if config.goal().multi and all("hypervolume" in s for s in results.values()):
-        sections += [_fronts(config, results), _significance(results, "hypervolume", "hypervolume")]
+        sections += [_fronts(config, results),
+                     _significance(results, "hypervolume", _hypervolume_label(config, results))]
     title = f"archsearch comparison: {', '.join(results)}"
     subtitle = (f"{config.benchmark or config.space} {config.dataset}, {seeds} seeds per strategy, "
                 f"objective {config.objective}, reported {config.report}")
@@ -155,10 +156,17 @@ def _fronts(config: StudyConfig, results: dict[str, Any]) -> Section:
     goal = config.goal()
     pooled = {name: np.asarray([p for front in s.get("fronts", []) for p in front], dtype=float).reshape(-1, len(goal.objectives))
               for name, s in results.items()}
-    reference = next(iter(results.values())).get("reference_point")
     rows = [[name, _mean_std(_finite(s["hypervolume"])), float(np.mean([len(f) for f in s["fronts"]]))]
             for name, s in results.items()]
     body = [figure_block(fronts_figure(pooled, goal), "The fronts of all seeds pooled, per strategy."),
-            table(["strategy", "hypervolume mean +- std", "mean front size"], rows),
-            paragraph(f"Reference point: {reference}.", "note")]
+            table(["strategy", f"{_hypervolume_label(config, results)}: mean +- std", "mean front size"], rows)]
     return Section("fronts", "Pareto fronts and hypervolume", "".join(body))
+
+
+def _hypervolume_label(config: StudyConfig, results: dict[str, Any]) -> str:
+    """"hypervolume w.r.t. (0, 2.2e+08), given" (or "..., the worst values over all runs")."""
+    from archsearch.report.formatting import reference_text
+
+    reference = next(iter(results.values())).get("reference_point")
+    source = "given" if config.reference_point is not None else "the worst values over all runs"
+    return f"hypervolume w.r.t. {reference_text(reference)}, {source}"

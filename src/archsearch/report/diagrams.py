@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from archsearch.core.arch import Arch
-from archsearch.report.figures import new_figure
+from archsearch.report.figures import READABLE_FONT, new_figure, wrap_arch
 
 PLOT_RANGE = 5.0  # activation curves on [-PLOT_RANGE, PLOT_RANGE]
 OP_COLOURS: dict[str, str] = {  # the same op gets the same colour in every diagram
@@ -79,8 +79,15 @@ def _nb201(space: Any, arch: Arch) -> Any:
     figure = new_figure(6.5, 2.6)
     axes = figure.add_subplot()
     draw_cell(axes, [f"node {k}" for k in range(NUM_NODES)], edges)
-    axes.set_title(space.format(arch), fontsize=6)
+    arch_title(axes, space.format(arch))
     return figure
+
+
+def arch_title(axes: Any, text: str) -> None:
+    """``text`` (an arch string) over ``axes`` at a readable size, wrapped at its separators to the figure's width."""
+    width_points = axes.figure.get_figwidth() * 72
+    axes.set_title(wrap_arch(text, max(20, int(width_points / (0.62 * READABLE_FONT)))), fontsize=READABLE_FONT,
+                   family="monospace")
 
 
 def _darts(space: Any, arch: Arch) -> Any:
@@ -106,7 +113,7 @@ def _nb101(space: Any, arch: Arch) -> Any:
     figure = new_figure(max(6.0, 1.2 * len(names)), 2.8)
     axes = figure.add_subplot()
     draw_cell(axes, names, edges)
-    axes.set_title(f"{space.format(arch)}  (hash {space.hash(arch)[:10]})", fontsize=6)
+    arch_title(axes, f"{space.format(arch)}  (hash {space.hash(arch)[:10]})")
     return figure
 
 
@@ -165,7 +172,7 @@ def _mobile(space: Any, arch: Arch) -> Any:
     figure = new_figure(12, 2.4)
     axes = figure.add_subplot()
     draw_strip(axes, blocks, heights)
-    axes.set_title(space.format(arch), fontsize=6)
+    arch_title(axes, space.format(arch))
     return figure
 
 

@@ -25,7 +25,12 @@ from archsearch.store.base import EpochRecord, TrialRecord, stored_result
 
 MAX_CHOICES = 12  # categorical dims with more options are left out of the frequency map
 TOP_FRACTION = 0.1  # "best decile" in the choice-frequency map
+MIN_DECILE_TRIALS = 3  # a best decile of fewer trials (under 21 ok trials) gets no frequency map
 MAX_CURVES = 10  # learning curves drawn in colour (the rest grey)
+MARKER_POINTS = 10  # learning curves of at most this many epochs get a marker on each point (1 epoch: a dot)
+READABLE_FONT = 9  # points (12 px on the page): the smallest text of a figure meant to be read
+UNIFORM_TOLERANCE = 0.002  # nats: a mean logit entropy this close to ln(n) is the uniform maximum
+ARCH_BREAKS = re.compile(r"(?<=[|+,; ])")  # an arch string may be broken after these characters
 ONESHOT_PANELS = (("accuracy (%)", ("train_acc", "arch_acc", "derived_valid_acc", "best_shared_acc")),
                   ("loss", ("train_loss", "arch_loss", "valid_loss")),
                   ("collapse signs", ("entropy", "param_free_share", "temperature")),
@@ -60,6 +65,22 @@ def _escape(text: str) -> str:
     import html
 
     return html.escape(text, quote=True)
+
+
+def arch_pieces(text: str) -> list[str]:
+    """``text`` cut after each character of ARCH_BREAKS: the places where an arch string may wrap."""
+    return [piece for piece in ARCH_BREAKS.split(text) if piece]
+
+
+def wrap_arch(text: str, width: int) -> str:
+    """``text`` on lines of at most ``width`` characters, broken only after ARCH_BREAKS' characters (a longer
+    piece gets a line of its own)."""
+    lines = [""]
+    for piece in arch_pieces(text):
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append("")
+        lines[-1] += piece
+    return "\n".join(lines)
 
 
 # -- the anytime curve ---------------------------------------------------------------------------------
@@ -106,14 +127,17 @@ def anytime_figure(trials: Sequence[TrialRecord], goal: Goal, report: Objective)
 # -- the distribution of evaluated architectures -------------------------------------------------------
 def distribution_figure(trials: Sequence[TrialRecord], goal: Goal, dims: dict[str, Any]) -> Any | None:
     """A histogram of the first objective over the ok trials, and per categorical dim the share of each
-    choice among all evaluated archs and among the best decile (None without an ok trial)."""
+    choice among all evaluated archs and among the best decile, when that decile holds at least
+    MIN_DECILE_TRIALS trials (None without an ok trial)."""
     metric = goal.objectives[0].metric
-    ok = [t for t in trials if t.status == "ok" and math.isfinite(t.metrics.get(metric, math.nan))]
+    ok = ok_trials(trials, metric)
     if not ok:
         return None
     shown = {name: dim for name, dim in dims.items() if hasattr(dim, "options") and 1 < len(dim.options) <= MAX_CHOICES}
+    top = sorted(ok, key=lambda t: _loss(goal, t))[:best_decile(len(ok))] if shown else []
+    panels = 1 + bool(shown) + (len(top) >= MIN_DECILE_TRIALS)
     figure = new_figure(11, 4 if not shown else 4 + 0.12 * len(shown))
-    grid = figure.add_gridspec(1, 3 if shown else 1)
+    grid = figure.add_gridspec(1, panels)
     axes = figure.add_subplot(grid[0, 0])
     values = np.asarray([t.metrics[metric] for t in ok], dtype=float)
     axes.hist(values, bins=min(40, max(5, len(values) // 3)), color="C0", alpha=0.8)
@@ -121,11 +145,21 @@ def distribution_figure(trials: Sequence[TrialRecord], goal: Goal, dims: dict[st
     axes.set_ylabel("evaluated archs")
     axes.set_title(f"{len(ok)} ok trials, {len(trials) - len(ok)} failed or without {metric}", fontsize="small")
     if shown:
-        best = sorted(ok, key=lambda t: _loss(goal, t))
-        top = best[:max(1, int(math.ceil(TOP_FRACTION * len(best))))]
         _choice_map(figure.add_subplot(grid[0, 1]), ok, shown, "share of each choice: all ok trials")
-        _choice_map(figure.add_subplot(grid[0, 2]), top, shown, f"share in the best {len(top)} trials")
+    if panels == 3:
+        _choice_map(figure.add_subplot(grid[0, 2]), top, shown,
+                    f"best decile: the top {len(top)} of {len(ok)} ok trials by {metric}")
     return figure
+
+
+def ok_trials(trials: Sequence[TrialRecord], metric: str) -> list[TrialRecord]:
+    """The ok trials with a finite ``metric`` (those the distribution figure counts)."""
+    return [t for t in trials if t.status == "ok" and math.isfinite(t.metrics.get(metric, math.nan))]
+
+
+def best_decile(count: int) -> int:
+    """How many of ``count`` ok trials make the best decile (a map of it is drawn from MIN_DECILE_TRIALS)."""
+    return int(math.ceil(TOP_FRACTION * count))
 
 
 def _loss(goal: Goal, trial: TrialRecord) -> float:
@@ -148,15 +182,16 @@ def _choice_map(axes: Any, trials: Sequence[TrialRecord], dims: dict[str, Any], 
                 matrix[row, options.index(key(dim, trial.arch[name]))] += 1
     matrix /= max(1, len(trials))
     image = axes.imshow(matrix, aspect="auto", cmap="viridis", vmin=0, vmax=1)
-    axes.set_yticks(range(len(dims)), labels=list(dims), fontsize=6)
-    axes.set_xticks(range(len(options)), labels=options, rotation=60, ha="right", fontsize=6)
+    axes.set_yticks(range(len(dims)), labels=list(dims), fontsize=READABLE_FONT)
+    axes.set_xticks(range(len(options)), labels=options, rotation=60, ha="right", fontsize=READABLE_FONT)
     axes.set_title(title, fontsize="small")
     axes.figure.colorbar(image, ax=axes, shrink=0.8)
 
 
 # -- learning curves -----------------------------------------------------------------------------------
 def curves_figure(trials: Sequence[TrialRecord], goal: Goal) -> Any | None:
-    """One panel per recorded curve (e.g. valid_acc, train_loss per epoch); the best trials in colour."""
+    """One panel per recorded curve (e.g. valid_acc, train_loss per epoch); the best trials in colour; curves
+    of at most MARKER_POINTS epochs with a marker on each point."""
     with_curves = [t for t in trials if t.curves]
     if not with_curves:
         return None
@@ -171,10 +206,11 @@ def curves_figure(trials: Sequence[TrialRecord], goal: Goal) -> Any | None:
             if not values:
                 continue
             epochs = np.arange(1, len(values) + 1)
+            marker = "o" if len(values) <= MARKER_POINTS else None  # one point drawn as a line is invisible
             if trial.number in highlighted:
-                axes.plot(epochs, values, linewidth=1.4, label=f"trial {trial.number}")
+                axes.plot(epochs, values, linewidth=1.4, marker=marker, markersize=4, label=f"trial {trial.number}")
             else:
-                axes.plot(epochs, values, color="0.8", linewidth=0.7)
+                axes.plot(epochs, values, color="0.8", linewidth=0.7, marker=marker, markersize=2.5)
         axes.set_title(name, fontsize="small")
         axes.set_xlabel("epoch")
         axes.grid(alpha=0.3)
@@ -214,16 +250,25 @@ def epochs_figure(epochs: Sequence[EpochRecord]) -> Any | None:
 
 
 def collapse_notes(epochs: Sequence[EpochRecord]) -> list[str]:
-    """Plain-language collapse diagnostics of a one-shot search's epochs (empty when nothing to say)."""
+    """Plain-language collapse diagnostics of a one-shot search's epochs (empty when nothing to say). When the
+    logits never left the uniform distribution, that is said instead of a collapse: the derived arch is then an
+    arbitrary argmax of near-equal weights."""
     rows = [e for e in epochs if e.kind == "epoch"]
     notes = []
+    still = still_logits(rows)
+    entropy = [e.metrics["entropy"] for e in rows if "entropy" in e.metrics]
+    if still is not None:
+        notes.append(f"logits did not move: derived cell not meaningful - the mean entropy of the architecture "
+                     f"logits stayed at its uniform maximum ln {still} = {math.log(still):.3f} in all {len(entropy)} "
+                     "epoch(s), so the derived cell is an arbitrary argmax of near-equal weights, not a collapse "
+                     "(more search epochs or a larger arch learning rate let the logits learn)")
     free = [e.metrics["param_free_share"] for e in rows if "param_free_share" in e.metrics]
     if len(free) >= 2:
         trend = "rose" if free[-1] > free[0] else "fell" if free[-1] < free[0] else "stayed"
         warn = " - skip-connection/pooling collapse (Zela et al. 2020)" if free[-1] >= 0.5 and free[-1] > free[0] else ""
+        warn = " (says nothing while the logits did not move)" if still is not None else warn
         notes.append(f"share of parameter-free ops in the derived arch {trend} from {free[0]:.2f} to {free[-1]:.2f}{warn}")
-    entropy = [e.metrics["entropy"] for e in rows if "entropy" in e.metrics]
-    if len(entropy) >= 2:
+    if len(entropy) >= 2 and still is None:
         change = (entropy[-1] - entropy[0]) / max(abs(entropy[0]), 1e-12)
         trend = "about unchanged" if abs(change) < 0.01 else "sharpening" if change < 0 else "flattening"
         notes.append(f"mean entropy of the architecture logits went from {entropy[0]:.3f} to {entropy[-1]:.3f} "
@@ -235,3 +280,15 @@ def collapse_notes(epochs: Sequence[EpochRecord]) -> list[str]:
             if ratio > 1.3 else ""
         notes.append(f"dominant Hessian eigenvalue went from {eigen[0]:.4g} to {eigen[-1]:.4g} ({ratio:.2f}x){warn}")
     return notes
+
+
+def still_logits(epochs: Sequence[EpochRecord]) -> int | None:
+    """``n`` when the logits' mean entropy stayed at the uniform maximum ln(n) in every one-shot epoch (within
+    UNIFORM_TOLERANCE; every edge chooses among n ops, as in NB201 and DARTS): the logits did not move. Else None."""
+    entropy = [e.metrics["entropy"] for e in epochs if e.kind == "epoch" and "entropy" in e.metrics]
+    if not entropy or not all(math.isfinite(h) for h in entropy) or not 0 < entropy[0] < 20:
+        return None
+    count = round(math.exp(entropy[0]))
+    if count < 2 or any(abs(h - math.log(count)) > UNIFORM_TOLERANCE for h in entropy):
+        return None
+    return count

@@ -71,6 +71,11 @@ def front_summary(trials: list[TrialRecord], goal: Goal, reference: list[float] 
             "reference_point": reference, "reference_choice": chosen}
 
 
+def reference_text(reference: list[float] | None) -> str:
+    """A hypervolume reference point as people read it: ``(0, 2.2e+08)`` (``(none)`` without one)."""
+    return "(" + (", ".join(f"{v:.6g}" for v in reference) if reference is not None else "none") + ")"
+
+
 def describe_front(space_name: str, summary: dict[str, Any], goal: Goal) -> list[str]:
     front = summary["trials"]
     if not front:

@@ -11,7 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from archsearch.report.figures import svg_markup
+from archsearch.report.figures import arch_pieces, svg_markup
+
+ARCH_INLINE = 130  # arch strings up to this long are shown whole (wrapping at their separators)
+ARCH_SUMMARY = 56  # characters of a longer one shown before its full string, one click away in a <details>
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 1180px;
@@ -31,6 +34,9 @@ pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; paddin
 figure { margin: 1em 0; } figcaption { color: #57606a; font-size: 0.88em; margin-top: 0.3em; }
 svg.figure { max-width: 100%; height: auto; }
 .note { color: #57606a; font-size: 0.9em; } .warn { color: #9a6700; }
+.wide { max-width: 100%; overflow-x: auto; }
+code.arch { overflow-wrap: break-word; }
+details.arch summary { cursor: pointer; } details.arch[open] summary { margin-bottom: 0.3em; }
 """
 
 
@@ -66,7 +72,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], highlight: int 
           raw_columns: Sequence[int] = ()) -> str:
     """An HTML table; numbers right-aligned; ``raw_columns`` hold markup already escaped; row ``highlight``
     shaded."""
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    head = "".join(f"<th>{esc(h).replace('_', '_<wbr>')}</th>" for h in headers)  # final_test_acc may wrap
     body = []
     for index, row in enumerate(rows):
         cells = []
@@ -79,7 +85,21 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], highlight: int 
                 cells.append(f"<td>{esc(value)}</td>")
         css = ' class="best"' if index == highlight else ""
         body.append(f"<tr{css}>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<div class=\"wide\"><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+
+
+def arch_markup(text: str) -> str:
+    """An arch string as code that wraps after its separators (``<wbr>``: nothing is added when copied)."""
+    return f'<code class="arch">{"<wbr>".join(esc(piece) for piece in arch_pieces(text))}</code>'
+
+
+def arch_cell(text: str) -> str:
+    """An arch string for a table cell: whole and wrapping when short enough, else its first ARCH_SUMMARY
+    characters with the full string in a ``<details>`` element below them (no tooltip needed)."""
+    if len(text) <= ARCH_INLINE:
+        return arch_markup(text)
+    return (f'<details class="arch"><summary><code>{esc(text[:ARCH_SUMMARY])}...</code> '
+            f'({len(text)} characters)</summary>{arch_markup(text)}</details>')
 
 
 def key_values(pairs: Sequence[tuple[str, Any]]) -> str:
@@ -95,8 +115,9 @@ def figure_block(figure: Any, caption: str) -> str:
     return f"<figure>{markup}<figcaption>{esc(caption)}</figcaption></figure>"
 
 
-def paragraph(text: str, css: str = "") -> str:
-    return f'<p{f" class={chr(34)}{css}{chr(34)}" if css else ""}>{esc(text)}</p>'
+def paragraph(text: str, css: str = "", markup: str = "") -> str:
+    """``text`` escaped, then ``markup`` (already HTML, e.g. an ``arch_markup``) as is."""
+    return f'<p{f" class={chr(34)}{css}{chr(34)}" if css else ""}>{esc(text)}{markup}</p>'
 
 
 def code_block(text: str) -> str:

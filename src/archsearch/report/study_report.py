@@ -14,37 +14,56 @@ import math
 import platform
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from archsearch.core.arch import Arch
+from archsearch.core.errors import UserError
 from archsearch.core.objectives import Goal
 from archsearch.report import figures
 from archsearch.report.formatting import format_arch, stored_goal, stored_objectives
-from archsearch.report.html import (Section, code_block, esc, figure_block, key_values, page, paragraph, table)
+from archsearch.report.html import (Section, arch_cell, arch_markup, code_block, esc, figure_block, key_values, page,
+                                    paragraph, table)
 from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord, stored_result
+from archsearch.study.records import study_cost
 
 TOP_K = 10  # rows of the top-k table
 DIAGRAMS = 3  # best archs drawn
 MAX_METRIC_COLUMNS = 6  # extra metric columns in the top-k table
 MIN_TRIALS_FOR_PLOTS = 3  # fewer trials (a one-shot search's derived arch) get no anytime curve or histogram
+LISTED_REPEATS = 6  # other trials of one arch named in its row
+WORST_REFERENCE = ("the worst value of each objective over the feasible trials. Dead or degenerate archs set it, "
+                   "which inflates the hypervolume: compare it only within this report, or fix a reference point "
+                   "with --reference-point")
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """One architecture of a ranking (by the space's canonical key): its best trial and every trial of it."""
+
+    trial: TrialRecord
+    evaluations: tuple[int, ...]  # trial numbers, in order
 
 
 def study_report(experiment: ExperimentRecord, trials: Sequence[TrialRecord], epochs: Sequence[EpochRecord],
-                 store_path: str, top_k: int = TOP_K, reproduce: str | None = None) -> str:
+                 store_path: str, top_k: int = TOP_K, reproduce: str | None = None,
+                 reference_point: str | None = None) -> str:
     """The whole HTML document of ``experiment``; ``reproduce``: the command that re-creates it (the CLI's
-    ``reproduce_command``), shown beside its config."""
+    ``reproduce_command``), shown beside its config; ``reference_point``: the hypervolume reference of a
+    multi-objective experiment, one raw value per objective (default: its config's, else the worst values)."""
     config = experiment.config
     goal = stored_goal(config)
+    reference = report_reference(config, reference_point)
     space = _space(config)
-    ranked = _ranked(trials, goal)
-    sections = [_overview(experiment, trials, goal), _reproduce(config, reproduce),
+    ranked = distinct(_ranked(trials, goal), trials, space)
+    sections = [_overview(experiment, trials, epochs, goal), _reproduce(config, reproduce),
                 _best(config, space, ranked, goal), _epochs(config, epochs)]  # a one-shot search is its epochs
     if len(trials) >= MIN_TRIALS_FOR_PLOTS:
         sections += [_anytime(trials, goal, config), _distribution(trials, goal, space)]
     sections.append(_top_table(config, ranked[:top_k], goal))
-    sections += [_pareto(config, trials, goal), _learning_curves(trials, goal), _failures(trials)]
+    sections += [_pareto(config, trials, goal, space, reference), _learning_curves(trials, goal), _failures(trials)]
     sections = [s for s in sections if s is not None]
     subtitle = (f"{config['strategy']} on {config['space']} - {config.get('benchmark') or config['estimator']}, "
                 f"{config['dataset']}, seed {experiment.seed} - {len(trials)} trials, {experiment.status}")
@@ -67,8 +86,68 @@ def _ranked(trials: Sequence[TrialRecord], goal: Goal) -> list[TrialRecord]:
     return [t for s, t in sorted((p for p in scored if math.isfinite(p[0])), key=lambda p: (-p[0], p[1].number))]
 
 
+def canonical_key(space: Any, arch: dict[str, Any]) -> str:
+    """The identity of the network ``arch`` stands for: the space's canonical key (its JSON key when the
+    space is unknown here or cannot read the arch)."""
+    if space is not None:
+        try:
+            return space.canonical_key(Arch(arch))
+        except Exception:  # noqa: BLE001 - an arch the space rejects still gets a row
+            pass
+    return Arch(arch).key()
+
+
+def distinct(ranked: Sequence[TrialRecord], trials: Sequence[TrialRecord], space: Any) -> list[Distinct]:
+    """``ranked`` with each architecture once, at its first (best) trial, with every trial of ``trials``
+    that evaluated it (a strategy may ask an arch again, as regularized evolution does)."""
+    keys = {trial.number: canonical_key(space, trial.arch) for trial in trials}
+    evaluations: dict[str, list[int]] = {}
+    for trial in trials:
+        evaluations.setdefault(keys[trial.number], []).append(trial.number)
+    seen: set[str] = set()
+    rows = []
+    for trial in ranked:
+        key = keys.get(trial.number) or canonical_key(space, trial.arch)
+        if key not in seen:
+            seen.add(key)
+            rows.append(Distinct(trial, tuple(evaluations.get(key, [trial.number]))))
+    return rows
+
+
+def _numbers(numbers: Sequence[int]) -> str:
+    return ", ".join(map(str, numbers[:LISTED_REPEATS])) + (", ..." if len(numbers) > LISTED_REPEATS else "")
+
+
+def _trial_cell(row: Distinct) -> str:
+    """The trial's number, with the other trials of the same arch: ``66 (also 73)``."""
+    others = [n for n in row.evaluations if n != row.trial.number]
+    return f"{row.trial.number} (also {_numbers(others)})" if others else str(row.trial.number)
+
+
+def _evaluated(row: Distinct) -> str:
+    count = len(row.evaluations)
+    return "" if count == 1 else f" (evaluated {count} times: trials {_numbers(row.evaluations)})"
+
+
+def report_reference(config: dict[str, Any], text: str | None) -> tuple[list[float] | None, str]:
+    """The hypervolume reference point (raw values; None: the worst values) and where it comes from: ``text``
+    (``--reference-point``), else the experiment's ``reference_point``. UserError when malformed or when the
+    experiment has one objective."""
+    from archsearch.config import StudyConfig
+
+    if text is not None and not stored_goal(config).multi:
+        raise UserError(f"--reference-point is for multi-objective experiments; {config['name']!r} has the one "
+                        f"objective {config['objective']}")
+    chosen = text if text is not None else config.get("reference_point")
+    if chosen is None or not stored_goal(config).multi:
+        return None, WORST_REFERENCE
+    reference = StudyConfig.from_mapping({"objective": config["objective"], "reference_point": chosen}).reference()
+    return reference, "given by --reference-point" if text is not None else "the experiment's reference_point"
+
+
 # -- sections ------------------------------------------------------------------------------------------
-def _overview(experiment: ExperimentRecord, trials: Sequence[TrialRecord], goal: Goal) -> Section:
+def _overview(experiment: ExperimentRecord, trials: Sequence[TrialRecord], epochs: Sequence[EpochRecord],
+              goal: Goal) -> Section:
     config = experiment.config
     failed = sum(t.status == "failed" for t in trials)
     started = [t.started for t in trials if t.started]
@@ -84,7 +163,7 @@ def _overview(experiment: ExperimentRecord, trials: Sequence[TrialRecord], goal:
              ("reward", str(goal.reward) if goal.reward else "-"), ("reported metric", config["report"]),
              ("budget", _budget(config)), ("seed", experiment.seed),
              ("executor", f"{config.get('executor', 'serial')} x {config.get('workers', 1)}"),
-             ("trials", f"{len(trials)} ({failed} failed)"), ("cost spent (s)", sum(t.cost for t in trials)),
+             ("trials", f"{len(trials)} ({failed} failed)"), ("cost spent (s)", study_cost(trials, epochs)),
              ("wall clock of the trials (s)", wall),
              ("stored by", f"archsearch {experiment.version or '?'}"),
              ("report made with", _versions())]
@@ -126,16 +205,18 @@ def _reproduce(config: dict[str, Any], command: str | None) -> Section:
     return Section("reproduce", "Reproduce", "".join(body))
 
 
-def _best(config: dict[str, Any], space: Any, ranked: Sequence[TrialRecord], goal: Goal) -> Section:
+def _best(config: dict[str, Any], space: Any, ranked: Sequence[Distinct], goal: Goal) -> Section:
     if not ranked:
         return Section("best", "Best architecture", paragraph("No successful (feasible) trial yet.", "warn"))
-    best = ranked[0]
-    body = [paragraph(f"Trial {best.number}: {format_arch(config['space'], best.arch)}"),
+    best = ranked[0].trial
+    body = [paragraph(f"Trial {best.number}{_evaluated(ranked[0])}: ",
+                      markup=arch_markup(format_arch(config["space"], best.arch))),
             table(["metric", "value"], sorted(best.metrics.items()))]
     if space is not None:
         from archsearch.report.diagrams import arch_diagram
 
-        for rank, trial in enumerate(ranked[:DIAGRAMS], start=1):
+        for rank, row in enumerate(ranked[:DIAGRAMS], start=1):
+            trial = row.trial
             try:
                 figure = arch_diagram(space, Arch(trial.arch))
             except Exception as exc:  # noqa: BLE001 - a diagram must not take the report down
@@ -143,7 +224,7 @@ def _best(config: dict[str, Any], space: Any, ranked: Sequence[TrialRecord], goa
                 continue
             score = goal.objectives[0].metric
             body.append(figure_block(figure, f"#{rank}: trial {trial.number}, {score} = "
-                                             f"{trial.metrics.get(score, math.nan):.4g}"))
+                                             f"{trial.metrics.get(score, math.nan):.4g}{_evaluated(row)}"))
     return Section("best", "Best architecture", "".join(body))
 
 
@@ -161,43 +242,54 @@ def _distribution(trials: Sequence[TrialRecord], goal: Goal, space: Any) -> Sect
     figure = figures.distribution_figure(trials, goal, dims)
     if figure is None:
         return None
-    caption = (f"Left: {goal.objectives[0].metric} over the evaluated architectures. Middle and right: how often "
-               "each choice of each categorical dim was evaluated, over all ok trials and in the best decile.")
+    metric = goal.objectives[0].metric
+    ok = len(figures.ok_trials(trials, metric))
+    decile = figures.best_decile(ok)
+    caption = f"Left: {metric} over the evaluated architectures."
+    if len(figure.axes) > 2:  # the histogram, a frequency map and its colour bar at least
+        caption += " Then how often each choice of each categorical dim was evaluated over all ok trials"
+        caption += (f" and in the best decile (the top {decile} of {ok} ok trials by {metric})."
+                    if decile >= figures.MIN_DECILE_TRIALS else
+                    f"; no best-decile map: the best 10% of {ok} ok trials are fewer than {figures.MIN_DECILE_TRIALS}.")
     return Section("distribution", "Evaluated architectures", figure_block(figure, caption))
 
 
-def _top_table(config: dict[str, Any], top: Sequence[TrialRecord], goal: Goal) -> Section:
+def _top_table(config: dict[str, Any], top: Sequence[Distinct], goal: Goal) -> Section:
     _, report = stored_objectives(config)
     leading = list(dict.fromkeys([o.metric for o in goal.objectives] + [report.metric]))
-    others = sorted({k for t in top for k in t.metrics} - set(leading))[:MAX_METRIC_COLUMNS]
+    others = sorted({k for row in top for k in row.trial.metrics} - set(leading))[:MAX_METRIC_COLUMNS]
     columns = leading + others
-    rows = [[rank, t.number, *[t.metrics.get(c, math.nan) for c in columns], t.cost,
-             format_arch(config["space"], t.arch)] for rank, t in enumerate(top, start=1)]
-    body = table(["rank", "trial", *columns, "cost (s)", "arch"], rows, highlight=0) if rows else \
-        paragraph("No successful trial yet.", "warn")
-    return Section("top", f"Top {len(top)}", body)
+    rows = [[rank, _trial_cell(row), len(row.evaluations), *[row.trial.metrics.get(c, math.nan) for c in columns],
+             row.trial.cost, arch_cell(format_arch(config["space"], row.trial.arch))]
+            for rank, row in enumerate(top, start=1)]
+    if not rows:
+        return Section("top", "Top 0", paragraph("No successful trial yet.", "warn"))
+    body = table(["rank", "trial", "evals", *columns, "cost (s)", "arch"], rows, highlight=0,
+                 raw_columns=(len(columns) + 4,))
+    note = paragraph("Each architecture once (the space's canonical key), with its best trial; 'evals' counts the "
+                     "trials that evaluated it.", "note")
+    return Section("top", f"Top {len(top)}", body + note)
 
 
-def _pareto(config: dict[str, Any], trials: Sequence[TrialRecord], goal: Goal) -> Section | None:
+def _pareto(config: dict[str, Any], trials: Sequence[TrialRecord], goal: Goal, space: Any,
+            reference: tuple[list[float] | None, str]) -> Section | None:
     if not goal.multi:
         return None
-    from archsearch.report.formatting import front_summary
-    from archsearch.config import StudyConfig
-    from archsearch.report.pareto import fronts_figure, value_matrix
+    from archsearch.report.formatting import front_summary, reference_text
+    from archsearch.report.pareto import fronts_figure, value_matrix, window_note
 
-    reference = StudyConfig.from_mapping({"objective": config["objective"],
-                                          "reference_point": config.get("reference_point")}).reference()
-    summary = front_summary(list(trials), goal, reference)
+    summary = front_summary(list(trials), goal, reference[0])
+    front = distinct(summary["trials"], trials, space)
     matrix = value_matrix([stored_result(t) for t in trials], goal)
     names = [o.metric for o in goal.objectives]
-    rows = [[t.number, *[t.metrics.get(n, math.nan) for n in names], format_arch(config["space"], t.arch)]
-            for t in summary["trials"]]
-    reference_text = ", ".join(f"{v:.6g}" for v in summary["reference_point"] or [])
-    body = [figure_block(fronts_figure({config["name"]: matrix}, goal), "Every pair of objectives; the "
-                         "non-dominated feasible archs joined and drawn large."),
+    rows = [[_trial_cell(row), len(row.evaluations), *[row.trial.metrics.get(n, math.nan) for n in names],
+             arch_cell(format_arch(config["space"], row.trial.arch))] for row in front]
+    caption = " ".join(filter(None, ["Every pair of objectives; the non-dominated feasible archs joined and drawn "
+                                     "large.", window_note(matrix, goal)]))
+    body = [figure_block(fronts_figure({config["name"]: matrix}, goal), caption),
             paragraph(f"{len(rows)} archs on the front; hypervolume {summary['hypervolume']:.6g} w.r.t. the "
-                      f"reference point ({reference_text}): {summary['reference_choice']}."),
-            table(["trial", *names, "arch"], rows)]
+                      f"reference point {reference_text(summary['reference_point'])}, {reference[1]}."),
+            table(["trial", "evals", *names, "arch"], rows, raw_columns=(len(names) + 2,))]
     return Section("pareto", "Pareto front", "".join(body))
 
 
@@ -223,11 +315,14 @@ def _epochs(config: dict[str, Any], epochs: Sequence[EpochRecord]) -> Section | 
     body += [paragraph(note) for note in figures.collapse_notes(epochs)]
     last = next((e for e in reversed(epochs) if e.kind in ("epoch", "meta") and e.arch), None)
     if last is not None:
-        body.append(paragraph(f"Derived architecture after the last step: {format_arch(config['space'], last.arch)}"))
+        caveat = " (not meaningful: the logits did not move)" if figures.still_logits(epochs) is not None else ""
+        body.append(paragraph(f"Derived architecture after the last step{caveat}: ",
+                              markup=arch_markup(format_arch(config['space'], last.arch))))
     for record in (e for e in epochs if e.kind == "ranking"):
-        rows = [[k + 1, accuracy, format_arch(config["space"], arch)] for k, (arch, accuracy) in
+        rows = [[k + 1, accuracy, arch_cell(format_arch(config["space"], arch))] for k, (arch, accuracy) in
                 enumerate(record.ranking[:TOP_K])]
-        body.append("<h3>Ranking by shared weights</h3>" + table(["rank", "shared-weight acc", "arch"], rows))
+        body.append("<h3>Ranking by shared weights</h3>" + table(["rank", "shared-weight acc", "arch"], rows,
+                                                                  raw_columns=(2,)))
     return Section("oneshot", "One-shot search", "".join(body)) if body else None
 
 
