@@ -78,3 +78,55 @@ def test_whole_floats_are_counts() -> None:
     config.validate()
     assert (config.max_trials, config.seed) == (20, 3)
     assert isinstance(config.max_trials, int)
+
+
+def test_a_trial_budget_alone_means_no_time_budget_in_the_python_api() -> None:
+    """The default 12,000 s table budget stops a tabular search at about 100 trials: ``max_trials`` alone must not."""
+    from archsearch.store.memory import InMemoryStore
+    from archsearch.study import Study
+
+    study = Study.create(StudyConfig.from_mapping({"max_trials": 150}), InMemoryStore())
+    study.run()
+    assert len(study.trials) == 150 and study.config.budget_seconds is None
+    constructed = StudyConfig(max_trials=7)
+    constructed.validate()
+    assert constructed.budget_seconds is None
+    both = StudyConfig.from_mapping({"max_trials": 7, "budget_seconds": 500})
+    both.validate()
+    assert both.budget_seconds == 500.0
+
+
+@pytest.mark.parametrize("keys, message", [
+    ({"device": "tpu"}, "unknown device 'tpu'"),  # the tabular estimator never resolves its device
+    ({"device": "cuda:x"}, "unknown device 'cuda:x'"),
+    ({"constraint": ","}, "constraint ',' has an empty part"),
+    ({"constraint": "params<=2e6,"}, "has an empty part"),
+    ({"constraint": ""}, "has an empty part"),
+    ({"constraint": ["params<=2e6", ""]}, "has an empty part"),
+])
+def test_bad_device_and_empty_constraints_are_user_errors(keys: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        StudyConfig.from_mapping({"max_trials": 3, **keys}).validate()
+
+
+def test_a_stored_empty_constraint_still_reads_as_no_constraint() -> None:
+    assert StudyConfig.from_mapping({"constraint": ","}).goal().constraints == ()
+
+
+def test_unknown_key_suggests_the_closest() -> None:
+    with pytest.raises(UserError, match=r"unknown config key 'max_trial' \(did you mean 'max_trials'\?\)"):
+        StudyConfig.from_mapping({"max_trial": 5})
+    with pytest.raises(UserError, match=r"unknown option strategy.populaton_size .*did you mean 'population_size'"):
+        StudyConfig.from_mapping({"max_trials": 3, "strategy.populaton_size": 5}).validate()
+
+
+def test_an_unknown_dataset_is_refused_before_torch_is_imported() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom archsearch.config import StudyConfig\nfrom archsearch.core.errors import UserError\n"
+            "config = StudyConfig.from_mapping({'estimator': 'train', 'dataset': 'mnist', 'max_trials': 1})\n"
+            "try:\n    config.validate()\nexcept UserError as exc:\n    print(exc)\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "unknown dataset 'mnist' (did you mean 'mnist5k'?)" in out and out.splitlines()[-1] == "False", out

@@ -50,8 +50,9 @@ def check_same_build(stored: Mapping[str, Any], config: StudyConfig) -> None:
     wanted = config.to_dict()
     for key in MATCHING_KEYS:
         if stored.get(key) != wanted.get(key):
-            raise UserError(f"experiment {config.name!r} in the store is another build ({key} {stored.get(key)!r}, "
-                            f"not {wanted.get(key)!r}); give another --name or --store")
+            problem = (f"experiment {config.name!r} in the store is another build ({key} {stored.get(key)!r}, "
+                       f"not {wanted.get(key)!r})")
+            raise UserError(f"{problem}; give another name or store", cli=f"{problem}; give another --name or --store")
 
 
 def run_build(config: StudyConfig, store: Store, on_trial: Callable[[Any], None] | None = None,

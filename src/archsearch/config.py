@@ -6,7 +6,8 @@ accuracy, 12,000 simulated seconds, report the 200-epoch test accuracy of the be
 estimator and the benchmark then set the keys not given explicitly, each from the ``defaults`` of its
 registry entry (in that order): with a training estimator (``--estimator train``) those of real training
 (no benchmark, the estimator's own epochs, an embedded dataset, a wall-clock budget, the test accuracy
-reported); an estimator that declares none is taken to train.
+reported); an estimator that declares none is taken to train. A trial budget (``max_trials``) without an
+explicit ``budget_seconds`` means no time budget, in the Python API as on the CLI (``validate`` applies it).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import yaml
 
 from archsearch.core.documents import read_document
 from archsearch.core.errors import UserError
-from archsearch.core.objectives import Constraint, Goal, MnasNetReward, Objective
-from archsearch.core.options import check_count, check_options, check_positive, is_number
-from archsearch.core.registry import BENCHMARKS, ESTIMATORS, SPACES, STRATEGIES, TRAINING_DEFAULTS
+from archsearch.core.device import check_device_name
+from archsearch.core.objectives import Goal, MnasNetReward, Objective, parse_constraints
+from archsearch.core.options import check_count, check_options, check_positive, did_you_mean, is_number
+from archsearch.core.registry import BENCHMARKS, DATASETS, ESTIMATORS, SPACES, STRATEGIES, TRAINING_DEFAULTS
 
 # -- defaults in one visible block --------------------------------------------------------------
 DEFAULT_SPACE = "nb201"
@@ -142,7 +144,8 @@ class StudyConfig:
         if key in _LIST_KEYS and isinstance(value, (list, tuple)):  # objective: [valid_acc:max, flops:min]
             value = ",".join(str(item) for item in value) if value else None
         if key not in _SCALAR_KEYS:
-            raise UserError(f"unknown config key {key!r}; keys: {', '.join(sorted(_SCALAR_KEYS))}, "
+            raise UserError(f"unknown config key {key!r}{did_you_mean(key, _SCALAR_KEYS)}; "
+                            f"keys: {', '.join(sorted(_SCALAR_KEYS))}, "
                             f"strategy.<option>, estimator.<option>, space.<option>")
         if key in _TEXT_KEYS and not (isinstance(value, str) or (value is None and key in _OPTIONAL_TEXT_KEYS)):
             raise UserError(f"config key {key!r} must be a text value, got {value!r}")
@@ -178,34 +181,33 @@ class StudyConfig:
         return key in self.__dict__.get("_explicit", set())
 
     def finish_budget(self) -> None:
-        """Estimator-dependent defaults; a trial budget given without a time budget replaces the default one."""
+        """The same as ``apply_estimator_defaults`` (which ``validate`` applies), kept for older callers."""
         self.apply_estimator_defaults()
-        if self.was_set("max_trials") and self.max_trials is not None and not self.was_set("budget_seconds"):
-            self.budget_seconds = None
 
     def apply_estimator_defaults(self) -> None:
         """The keys not set explicitly from the space's, the estimator's and the benchmark's registry defaults
-        (a table file: from its metadata)."""
+        (a table file: from its metadata). Then the budget rule: a trial budget without an explicit time budget
+        means no time budget (``max_trials=150`` alone runs 150 trials), in the Python API as on the CLI."""
         if self.table is not None:
             self.apply_table_defaults()
-            return
-        self._apply_defaults(SPACES.defaults(self.space) or {})
-        estimator = ESTIMATORS.defaults(self.estimator)
-        self._apply_defaults(TRAINING_DEFAULTS if estimator is None else estimator)
-        if self.benchmark is not None:
-            self._apply_defaults(BENCHMARKS.defaults(self.benchmark) or {})
+        else:
+            self._apply_defaults(SPACES.defaults(self.space) or {})
+            estimator = ESTIMATORS.defaults(self.estimator)
+            self._apply_defaults(TRAINING_DEFAULTS if estimator is None else estimator)
+            if self.benchmark is not None:
+                self._apply_defaults(BENCHMARKS.defaults(self.benchmark) or {})
+        if self.max_trials is not None and not self.was_set("budget_seconds"):
+            self.budget_seconds = None
 
     def _apply_defaults(self, defaults: Mapping[str, Any]) -> None:
-        """Set each key of ``defaults`` not set explicitly; a trial budget given alone replaces a time budget,
-        and ``space_options`` apply to the component's own space only."""
-        trial_budget = self.was_set("max_trials") and self.max_trials is not None
+        """Set each key of ``defaults`` not set explicitly (``space_options``: for the component's own space only)."""
         for key, value in defaults.items():
             if key == "space_options":
                 if self.space == defaults.get("space"):
                     for option, setting in value.items():
                         self.space_options.setdefault(option, setting)
             elif not self.was_set(key):
-                setattr(self, key, None if key == "budget_seconds" and trial_budget else value)
+                setattr(self, key, value)
 
     def apply_table_defaults(self) -> None:
         """``table``: the generic table file is the benchmark (by its absolute path, so that workers find it), and
@@ -251,6 +253,7 @@ class StudyConfig:
                                 f"got {self.max_memory!r}") from None
         if not isinstance(self.download, bool):
             raise UserError(f"config key 'download' must be true or false, got {self.download!r}")
+        parse_constraints(self.constraint)
         self.goal()
         self.reference()
         Objective.parse(self.report)
@@ -259,6 +262,10 @@ class StudyConfig:
     def _check_components(self) -> None:
         """Registered names; a declared space's definition (or another space's options) checked now."""
         SPACES.check(self.space)
+        STRATEGIES.check(self.strategy)
+        ESTIMATORS.check(self.estimator)
+        if ESTIMATORS.uses_datasets(self.estimator) or STRATEGIES.uses_datasets(self.strategy):
+            DATASETS.check(self.dataset)  # by name: nothing heavy (torch) is imported before this check
         if self.space_file is not None and self.space != "declared":
             raise UserError(f"--space-file declares the space; it cannot be combined with --space {self.space}")
         if not isinstance(self.space_options, dict):
@@ -266,8 +273,6 @@ class StudyConfig:
         from archsearch.spaces import space_from_config
 
         space_from_config(self)
-        STRATEGIES.check(self.strategy)
-        ESTIMATORS.check(self.estimator)
         if self.benchmark is not None:
             from archsearch.benchmarks import check_benchmark
 
@@ -280,28 +285,32 @@ class StudyConfig:
         if self.budget_seconds is not None:
             self.budget_seconds = check_positive("budget_seconds", self.budget_seconds)
         if self.budget_seconds is None and self.max_trials is None:
-            raise UserError("set a budget: --budget-seconds S or --max-trials N")
+            raise UserError("set a budget: budget_seconds or max_trials", cli="set a budget: --budget-seconds S or --max-trials N")
         if self.fidelity is not None:
             self.fidelity = check_positive("fidelity", self.fidelity)
 
     def _check_execution(self) -> None:
         """Executor, workers, retries, threads, time-outs and Ray's keys."""
         self.workers = check_count("workers", self.workers, minimum=1)
+        check_device_name(self.device)
         if self.executor not in EXECUTORS:
             raise UserError(f"unknown executor {self.executor!r}; choose from: {', '.join(EXECUTORS)}")
         if self.workers > 1 and self.executor == "serial":
-            raise UserError("--workers > 1 needs --executor processes or ray")
+            raise UserError("workers > 1 needs the executor 'processes' or 'ray'",
+                            cli="--workers > 1 needs --executor processes or ray")
         self.max_retries = check_count("max_retries", self.max_retries, minimum=0)
         if self.threads is not None:
             self.threads = check_count("threads", self.threads, minimum=1)
         if self.trial_timeout is not None:
             self.trial_timeout = check_positive("trial_timeout", self.trial_timeout)
             if self.executor == "serial":
-                raise UserError("--trial-timeout needs --executor processes or ray (a serial trial cannot be stopped)")
+                raise UserError("trial_timeout needs the executor 'processes' or 'ray' (a serial trial cannot be stopped)",
+                                cli="--trial-timeout needs --executor processes or ray (a serial trial cannot be stopped)")
         if not is_number(self.gpus_per_trial) or self.gpus_per_trial < 0:
             raise UserError(f"gpus_per_trial must be a number >= 0, got {self.gpus_per_trial!r}")
         if self.executor != "ray" and (self.address is not None or self.gpus_per_trial):
-            raise UserError("--address and --gpus-per-trial need --executor ray")
+            raise UserError("address and gpus_per_trial need the executor 'ray'",
+                            cli="--address and --gpus-per-trial need --executor ray")
 
     def _check_warm_starts(self) -> None:
         """The zero-cost pre-ranking and the warm start from another study."""
@@ -324,7 +333,7 @@ class StudyConfig:
 
     def goal(self) -> Goal:
         """Objectives, constraints and reward as one ``Goal`` (UserError for a malformed part)."""
-        constraints = tuple(Constraint.parse(text) for text in (self.constraint or "").split(",") if text.strip())
+        constraints = parse_constraints(self.constraint, strict=False)  # validate() refuses empty parts
         reward = MnasNetReward.parse(self.reward) if self.reward else None
         return Goal(tuple(self.objectives()), constraints, reward)
 

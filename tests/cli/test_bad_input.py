@@ -6,19 +6,14 @@ created, nor any other file)."""
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from archsearch.cli.main import main
 from archsearch.store.sqlite import SCHEMA_VERSION
-from tests.cli.test_user_errors import RESNET_CELL, run_cli
-
-SIBLINGS = ("", "-wal", "-shm")
+from tests.cli.conftest import RESNET_CELL, check_contract, folder_state, run_cli, store_state
 
 # -- valid arch strings of each space, broken one way per case ---------------------------------------------
 MOBILE_STAGE = "e6k5se-hs-L3-w1.0"
@@ -27,52 +22,6 @@ DARTS_EDGES = "[" + ", ".join(["('sep_conv_3x3', 0), ('skip_connect', 1)"] * 4) 
 DARTS_ARCH = (f"Genotype(normal={DARTS_EDGES}, normal_concat=[2, 3, 4, 5], reduce={DARTS_EDGES}, "
               "reduce_concat=[2, 3, 4, 5])")
 HUGE = "9" * 5000  # beyond Python's int() digit limit (4300)
-
-
-def store_state(path: Path) -> dict[str, str]:
-    """sha256 of the store file and of its -wal/-shm siblings ('absent' when missing)."""
-    state = {}
-    for suffix in SIBLINGS:
-        file = path.with_name(path.name + suffix)
-        state[suffix or "store"] = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "absent"
-    return state
-
-
-def folder_state(folder: Path) -> dict[str, str]:
-    """Every file under ``folder`` (lock side files aside) with its sha256."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(folder.rglob("*")) if not p.name.endswith(".lock")}
-
-
-def check_contract(code: int, capsys: pytest.CaptureFixture, expected: str = "") -> str:
-    out, err = capsys.readouterr()
-    assert code == 2, (code, out, err)
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].strip(), err
-    assert lines[0].startswith("archsearch"), err
-    assert "Traceback" not in err and "Traceback" not in out, err + out
-    assert expected.lower() in err.lower(), err
-    return err
-
-
-@pytest.fixture(scope="module")
-def finished_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store with two finished tiny searches on the NB201 table, 'kept' and the two-objective 'mo' (5 trials
-    each); copied per test."""
-    path = tmp_path_factory.mktemp("source") / "runs.db"
-    assert main(["search", "--max-trials", "5", "--store", str(path), "--name", "kept", "--quiet"]) == 0
-    assert main(["search", "--max-trials", "5", "--store", str(path), "--name", "mo", "--quiet", "--strategy", "nsga2",
-                 "--objective", "valid_acc:max", "--objective", "train_seconds:min"]) == 0
-    assert not path.with_name("runs.db-wal").exists()
-    return path
-
-
-@pytest.fixture
-def store(finished_store: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "store" / "runs.db"
-    path.parent.mkdir()
-    shutil.copyfile(finished_store, path)
-    return path
 
 
 @pytest.fixture
@@ -115,6 +64,11 @@ FLAG_CASES = {
     "unknown metric": (["search", "--objective", "accuracy:max"], "accuracy"),
     "constraint with a bad bound": (["search", "--constraint", "params<=lots"], "constraint"),
     "constraint without operator": (["search", "--constraint", "params"], "constraint"),
+    "constraint of a comma only": (["search", "--constraint", ","], "constraint ',' has an empty part"),
+    "unknown device, table estimator": (["search", "--device", "tpu"], "unknown device 'tpu'"),
+    "unknown dataset, training estimator": (["search", "--estimator", "train", "--dataset", "mnist"],
+                                            "unknown dataset 'mnist' (did you mean 'mnist5k'?)"),
+    "misspelled strategy": (["search", "--strategy", "ranodm"], "unknown strategy 'ranodm' (did you mean 'random'?)"),
     "reference point not a number": (TWO_OBJECTIVES + ["--reference-point", "0,abc"], "reference_point needs 2"),
     "reference point infinite": (TWO_OBJECTIVES + ["--reference-point", "0,inf"], "reference_point needs 2"),
     "reward with a negative target": (["search", "--reward", "mnasnet:params<=-5"], "positive target"),
@@ -166,6 +120,8 @@ def test_bad_threads_in_the_environment(value: str, store: Path, capsys: pytest.
 # == 2. config files (--config) ==========================================================================
 CONFIG_CASES = {
     "invalid YAML": ("exp.yaml", "strategy: [random\nseed: 1\n", "not valid YAML/JSON"),
+    "invalid YAML, with its place": ("exp.yaml", "strategy: random\nobjective: {a: 1\n",
+                                     "exp.yaml:3:1 is not valid YAML/JSON: expected ',' or '}'"),
     "YAML list instead of a mapping": ("exp.yaml", "- strategy: random\n- seed: 1\n", "must hold a mapping"),
     "YAML scalar instead of a mapping": ("exp.yaml", "42\n", "must hold a mapping"),
     "unknown key": ("exp.yaml", "strategy: random\ncolour: red\n", "unknown config key 'colour'"),
@@ -280,7 +236,14 @@ def test_bad_arch_string(case: str, workdir: Path, capsys: pytest.CaptureFixture
 SET_CASES = {
     "missing '='": (["search", "--set", "strategy.population_size"], "--set needs key=value"),
     "empty key": (["search", "--set", "=5"], "--set needs key=value"),
-    "unknown key (typo)": (["search", "--set", "max_trial=5"], "unknown config key 'max_trial'"),
+    "unknown key (typo)": (["search", "--set", "max_trial=5"],
+                           "unknown config key 'max_trial' (did you mean 'max_trials'?)"),
+    "net option not a number": (["search", "--estimator", "train", "--dataset", "digits", "--max-trials", "1",
+                                 "--fidelity", "0.2", "--set", "estimator.net.channels=abc"],
+                                "net.channels='abc' cannot build a network of space 'nb201'"),
+    "net option zero": (["search", "--estimator", "train", "--dataset", "digits", "--max-trials", "1",
+                         "--fidelity", "0.2", "--set", "estimator.net.channels=0"],
+                        "net.channels=0 cannot build a network of space 'nb201'"),
     "population_size not a number": (["search", "--max-trials", "3", "--set", "strategy.population_size=abc"],
                                      "population_size"),
     "unknown estimator option": (["search", "--max-trials", "3", "--set", "estimator.unknown=1"], "unknown"),
@@ -335,6 +298,12 @@ def make_text(store: Path) -> Path:
     return store
 
 
+def make_without_tables(store: Path) -> Path:
+    store.unlink()
+    sqlite3.connect(store).execute("VACUUM").connection.close()  # a valid SQLite file that holds no table
+    return store
+
+
 def make_newer_schema(store: Path) -> Path:
     db = sqlite3.connect(store)
     with db:
@@ -365,6 +334,7 @@ STORE_KINDS = {
     "empty file": (make_empty, "not an archsearch store"),
     "truncated SQLite": (make_truncated, "cannot use store"),
     "text file": (make_text, "not an archsearch store"),
+    "SQLite without tables": (make_without_tables, "not an archsearch store"),
     "newer schema": (make_newer_schema, f"schema version {SCHEMA_VERSION + 1}"),
     "folder": (make_folder, "is a folder"),
     "missing folder": (make_missing_folder, "store folder does not exist"),

@@ -11,6 +11,8 @@ import pytest
 
 from archsearch.cli.main import main
 from archsearch.spaces.nb201 import NB201Space
+from tests.cli.conftest import RESNET_CELL
+from tests.conftest import search_and_show, shown
 
 
 def test_default_search_says_what_it_did(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -24,12 +26,8 @@ def test_default_search_says_what_it_did(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_search_then_show_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    store = str(tmp_path / "runs.db")
-    assert main(["search", "--strategy", "random", "--max-trials", "15", "--seed", "2", "--store", store,
-                 "--name", "demo", "--quiet"]) == 0
-    capsys.readouterr()
-    assert main(["show", "demo", "--store", store, "--json"]) == 0
-    document = json.loads(capsys.readouterr().out)
+    document = search_and_show(tmp_path / "runs.db", "demo", "--strategy", "random", "--max-trials", "15",
+                               "--seed", "2", capsys=capsys)
     assert {"name", "space", "strategy", "seed", "status", "trials", "best"} <= set(document)
     assert document["name"] == "demo" and document["strategy"] == "random" and document["seed"] == 2
     assert document["status"] == "finished" and len(document["trials"]) == 15
@@ -55,12 +53,8 @@ def test_config_file_flags_and_set_overrides(tmp_path: Path, capsys: pytest.Capt
     config = tmp_path / "exp.yaml"
     config.write_text("strategy: {name: regularized-evolution, population_size: 4, sample_size: 2}\n"
                       "dataset: cifar100\nmax_trials: 9\nseed: 3\n")
-    store = str(tmp_path / "runs.db")
-    assert main(["search", "--config", str(config), "--set", "strategy.population_size=5", "--seed", "4",
-                 "--store", store, "--name", "cfg", "--quiet"]) == 0
-    capsys.readouterr()
-    main(["show", "cfg", "--store", store, "--json"])
-    document = json.loads(capsys.readouterr().out)
+    document = search_and_show(tmp_path / "runs.db", "cfg", "--config", str(config), "--set",
+                               "strategy.population_size=5", "--seed", "4", capsys=capsys)
     assert document["config"]["strategy_options"] == {"population_size": 5, "sample_size": 2}
     assert document["config"]["dataset"] == "cifar100" and document["seed"] == 4
     assert len(document["trials"]) == 9 and document["config"]["budget_seconds"] is None
@@ -90,8 +84,7 @@ def test_compare_writes_the_documented_json(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_evaluate_looks_up_the_resnet_cell(capsys: pytest.CaptureFixture) -> None:
-    resnet = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
-    assert main(["evaluate", "--fidelity", "200", "--json", resnet]) == 0
+    assert main(["evaluate", "--fidelity", "200", "--json", RESNET_CELL]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["status"] == "ok" and round(result["metrics"]["final_test_acc"], 2) == 93.91
 
@@ -130,8 +123,7 @@ def test_multi_objective_search_show_front_plot_and_compare(tmp_path: Path, caps
     assert main(["show", "mo", "--store", store, "--plot", str(plot), "--reference-point", "0,5000"]) == 0
     out = capsys.readouterr().out
     assert "reference point 0, 5000: given" in out and plot.stat().st_size > 10_000
-    assert main(["show", "mo", "--store", store, "--json"]) == 0
-    document = json.loads(capsys.readouterr().out)
+    document = shown("mo", store, capsys)
     front = document["front"]
     assert front["hypervolume"] > 0 and front["trials"] and front["reference_choice"].startswith("worst")
     values = {t["number"]: t["metrics"] for t in document["trials"]}
@@ -155,8 +147,7 @@ def test_reward_and_constraints_pick_the_best(tmp_path: Path, capsys: pytest.Cap
                  "--quiet", "--reward", "mnasnet-hard:train_seconds<=1500",
                  "--constraint", "valid_acc>=60"]) == 0
     assert "reward:      mnasnet-hard:train_seconds<=1500" in capsys.readouterr().out
-    assert main(["show", "r", "--store", store, "--json"]) == 0
-    document = json.loads(capsys.readouterr().out)
+    document = shown("r", store, capsys)
     feasible = [t["metrics"] for t in document["trials"] if t["metrics"]["valid_acc"] >= 60]
     best = document["best"]["metrics"]
     under = [m for m in feasible if m["train_seconds"] <= 1500]

@@ -8,20 +8,15 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from archsearch.store.sqlite import SQLiteStore
-from tests.cli.test_resume_kill import committed_trials
+from tests.conftest import archsearch, committed_trials
 
 KILLS = 20
-
-
-def archsearch(*argv: str) -> list[str]:
-    return [sys.executable, "-m", "archsearch.cli.main", *argv]
 
 
 def stored(path: Path, name: str) -> tuple[list[tuple], list]:

@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from archsearch.store.sqlite import SQLiteStore
+from tests.conftest import archsearch, committed_trials
 
 TRIALS = 3000
 KILL_AFTER = 300
-
-
-def archsearch(*argv: str) -> list[str]:
-    return [sys.executable, "-m", "archsearch.cli.main", *argv]
-
-
-def committed_trials(path: Path) -> int:
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
-            return db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
 
 
 def history(path: Path, name: str) -> list[tuple]:

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from archsearch.cli.main import main
-
-RESNET_CELL = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
+from tests.cli.conftest import RESNET_CELL, run_cli
 
 
 def digest(path: Path) -> str:
@@ -93,13 +92,6 @@ STORELESS = {
 }
 
 
-def run_cli(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as exc:  # argparse's own errors exit through SystemExit
-        return int(exc.code)
-
-
 def assert_one_line_error(code: int, err: str, expected: str) -> None:
     assert code == 2
     assert len(err.strip().splitlines()) == 1, err
@@ -143,7 +135,7 @@ def test_corrupt_checkpoint_and_damaged_store(store: Path, capsys: pytest.Captur
 
     with sqlite3.connect(store) as db:
         db.execute("UPDATE strategy_state SET state='{}'")
-    assert_one_line_error(run_cli(["resume", "kept", "--store", str(store)]), capsys.readouterr().err,
+    assert_one_line_error(run_cli(["resume", "kept", "--max-trials", "10", "--store", str(store)]), capsys.readouterr().err,
                           "checkpoint of 'kept' is corrupt")
     data = bytearray(store.read_bytes())
     data[len(data) // 2:len(data) // 2 + 2000] = b"\xff" * 2000  # clobber the middle pages

@@ -74,3 +74,15 @@ def test_single_objective_strategies_refuse_several_objectives() -> None:
         STRATEGIES.create(name).bind(space, goal, np.random.default_rng(0))
     scalarised = Goal(goal.objectives, (), MnasNetReward.parse("mnasnet:flops<=100"))
     STRATEGIES.create("regularized-evolution").bind(space, scalarised, np.random.default_rng(0))
+
+
+def test_constraint_lists_refuse_empty_parts() -> None:
+    from archsearch.core.objectives import parse_constraints
+
+    assert parse_constraints(None) == ()
+    assert parse_constraints("params<=2e6, valid_acc>=90") == (Constraint("params", "<=", 2e6),
+                                                               Constraint("valid_acc", ">=", 90.0))
+    for text in (",", "", "params<=2e6,", ",params<=2e6", "params<=2e6,,valid_acc>=90"):
+        with pytest.raises(UserError, match="has an empty part"):
+            parse_constraints(text)
+    assert parse_constraints("params<=2e6,", strict=False) == (Constraint("params", "<=", 2e6),)

@@ -23,6 +23,7 @@ from archsearch.data import cifar
 from archsearch.data.datasets import (Dataset, load_cifar10, load_digits, load_image_folder, load_mnist1d,
                                       load_mnist5k, load_npz)
 from archsearch.data.datasets import _embedded
+from tests.conftest import write_cifar
 
 EMBEDDED = {  # loader: (shape, dtype, scale, augment, padding, (train, valid, test))
     load_digits: ((1, 8, 8), torch.uint8, 16.0, "crop", 1, (1257, 270, 270)),
@@ -103,20 +104,6 @@ def test_train_statistics_normalise() -> None:
 
 
 # ---- CIFAR-10 ------------------------------------------------------------------------------------------
-
-def fake_batch(count: int, seed: int) -> dict:
-    rng = np.random.default_rng(seed)
-    return {b"batch_label": b"fake", b"labels": [int(v) for v in np.arange(count) % 10],
-            b"data": rng.integers(0, 256, (count, 3072), dtype=np.uint8)}
-
-
-def write_cifar(folder: Path, per_batch: int = 20, test: int = 10) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, name in enumerate((*cifar.TRAIN_BATCHES, cifar.TEST_BATCH)):
-        batch = fake_batch(test if name == cifar.TEST_BATCH else per_batch, i)
-        (folder / name).write_bytes(pickle.dumps(batch, protocol=2 + i % 3))
-    return folder
-
 
 def test_cifar10_from_batches(tmp_path: Path) -> None:
     folder = write_cifar(tmp_path / cifar.CIFAR10_FOLDER)

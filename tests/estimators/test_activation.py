@@ -78,6 +78,10 @@ def test_user_errors() -> None:
         ActivationEstimator(NB201Space(), "mnist1d")
     with pytest.raises(UserError, match="net option"):
         estimator(net={"cells_per_stage": 2})
+    with pytest.raises(UserError, match="estimator activation: net.kind='vgg' cannot build a network"):
+        estimator(net={"kind": "vgg"})
+    with pytest.raises(UserError, match="estimator activation: net.hidden='wide' cannot build a network"):
+        estimator(net={"hidden": "wide"})
     with pytest.raises(UserError, match="per_channel"):
         estimator(per_channel="yes")
     with pytest.raises(UserError):

@@ -1,7 +1,8 @@
 """One test body over every registered estimator (as spaces and strategies have theirs), each made the way a
 study makes it (``build_components``) at a tiny size: a Result with the declared metrics at each offered
 fidelity, cost >= 0, the same metrics for the same seed in a fresh estimator, and the same after pickling
-(worker processes receive estimators by pickle)."""
+(worker processes receive estimators by pickle); an evaluation it cannot do is a ``failed`` trial with the reason,
+whether ``evaluate`` returns it so or raises (the study's scheduler records what it raised as the reason)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,14 @@ import numpy as np
 import pytest
 
 from archsearch.config import StudyConfig
+from archsearch.core.arch import Arch
+from archsearch.core.estimator import Estimator
 from archsearch.core.registry import ESTIMATORS
+from archsearch.core.result import Result
+from archsearch.core.strategy import TrialRequest
+from archsearch.execution.serial import SerialExecutor
 from archsearch.study import build_components
+from archsearch.study.scheduler import Flight, Scheduler
 
 TINY_NET = {"channels": 4, "cells_per_stage": 1}
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -28,6 +35,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 TIMED = ("_seconds", "latency")  # measured wall-clock metrics differ from run to run by nature
 ARCHS = {"activation": "sigmoid_mul(beta_mul(x), x(x))"}  # a function that trains (most random ones do not)
+FOREIGN = Arch({"not_a_dim": "x"})  # an arch of no space: no estimator can build or look it up
+UNEVALUABLE = {"activation": "sub(x(x), x(x))"}  # an arch of the space it fails: constant, the numerical guard
 
 
 def test_every_registered_estimator_has_a_contract_config() -> None:
@@ -74,3 +83,29 @@ def test_the_same_seed_gives_the_same_metrics_also_after_pickling(components: An
     again = make(estimator.name).estimator.evaluate(arch).metrics
     unpickled = pickle.loads(pickle.dumps(estimator)).evaluate(arch).metrics
     assert untimed(first) == untimed(again) == untimed(unpickled)
+
+
+def recorded(estimator: Estimator, arch: Arch, fidelity: float | None = None) -> Result:
+    """The trial the study records: ``evaluate``'s result, or the failed one the scheduler makes of what it raised."""
+    scheduler = Scheduler(SerialExecutor(), estimator.evaluate, None, None, 0)
+    scheduler.submit_all([Flight(TrialRequest(arch, fidelity))])
+    return scheduler.next_result()[1]  # type: ignore[return-value]
+
+
+def test_an_arch_it_cannot_evaluate_is_a_failed_trial_with_the_reason(components: Any) -> None:
+    estimator = components.estimator
+    archs = [FOREIGN, *([components.space.parse(UNEVALUABLE[estimator.name])] if estimator.name in UNEVALUABLE else [])]
+    for arch in archs:
+        result = recorded(estimator, arch)
+        assert result.status == "failed" and result.error, result
+        assert result.arch == arch and result.cost_seconds >= 0.0
+
+
+def test_a_fidelity_it_does_not_offer_is_a_failed_trial_with_the_reason(components: Any) -> None:
+    estimator = components.estimator
+    if not estimator.fidelities():
+        pytest.skip(f"estimator {estimator.name!r} offers any fidelity")
+    beyond = max(estimator.fidelities()) + 1
+    result = recorded(estimator, _arch(components), beyond)
+    assert result.status == "failed" and "fidelity" in (result.error or ""), result
+    assert result.fidelity == beyond

@@ -22,6 +22,7 @@ from archsearch.estimators import nb301  # noqa: E402
 from archsearch.estimators.nb301 import COLUMN_PREFIX, NA, NB301Estimator, encode, surrogate_spec  # noqa: E402
 from archsearch.spaces.darts import DARTS_V2, DartsSpace  # noqa: E402
 from archsearch.spaces.nb201 import NB201Space  # noqa: E402
+from tests.conftest import search_and_show  # noqa: E402
 
 SPACE = DartsSpace(none_op=False)
 RANDOM_CELLS = 100
@@ -174,12 +175,8 @@ def test_registry_and_config_defaults() -> None:
 
 def test_cli_search_and_user_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     store = str(tmp_path / "runs.db")
-    assert main(["search", "--space", "darts", "--estimator", "nb301", "--max-trials", "10", "--store", store,
-                 "--name", "s", "--quiet"]) == 0
-    capsys.readouterr()
-    assert main(["show", "s", "--store", store, "--json"]) == 0
-    document = json.loads(capsys.readouterr().out)
-    trials = document["trials"]
+    trials = search_and_show(store, "s", "--space", "darts", "--estimator", "nb301", "--max-trials", "10",
+                             capsys=capsys)["trials"]
     assert len(trials) == 10 and all(t["status"] == "ok" for t in trials)
     assert all(80.0 < t["metrics"]["valid_acc"] < 96.0 and t["fidelity"] == 98 for t in trials)
     assert main(["search", "--space", "nb201", "--estimator", "nb301", "--max-trials", "3", "--store", store]) == 2

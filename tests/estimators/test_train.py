@@ -82,7 +82,12 @@ def test_model_metrics_are_recorded() -> None:
     ({"fraction": 1.5}, "fraction"),
     ({"device": "tpu"}, "unknown device"),
     ({"nesterov": "yes"}, "nesterov"),
-    ({"net": {"chanels": 8}}, "unknown net option 'chanels'"),
+    ({"net": {"chanels": 8}}, r"unknown net option 'chanels' for space 'nb201' \(did you mean 'channels'\?\)"),
+    ({"net": {"channels": "abc"}}, r"estimator train: net.channels='abc' cannot build a network of space 'nb201' \("
+                                   "TypeError"),
+    ({"net": {"channels": 0}}, "net.channels=0 cannot build a network of space 'nb201' \\(ValueError"),
+    ({"net": {"channels": 4, "cells_per_stage": -1}}, "estimator train: net.cells_per_stage=-1 cannot build"),
+    ({"epoch": 2}, r"unknown option estimator.epoch for estimator 'train' \(did you mean 'epochs'\?\)"),
     ({"measure": ("params", "energy")}, "unknown measure 'energy'"),
 ])
 def test_bad_options_are_user_errors(options: dict, message: str) -> None:

@@ -90,3 +90,14 @@ def test_non_finite_score_is_a_failed_result(monkeypatch: pytest.MonkeyPatch) ->
 def test_unknown_proxy_is_a_user_error() -> None:
     with pytest.raises(UserError, match="unknown proxy 'nope'.*synflow"):
         ZeroCostEstimator(NB201Space(), proxy="nope")
+
+
+@pytest.mark.parametrize("net, message", [
+    ({"channels": "abc"}, "estimator zero-cost: net.channels='abc' cannot build a network of space 'nb201'"),
+    ({"channels": 0, "cells_per_stage": 1}, "estimator zero-cost: net.channels=0 cannot build"),
+])
+def test_net_options_that_cannot_build_are_user_errors(net: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        ZeroCostEstimator(NB201Space(), "digits", device="cpu", net=net)
+    with pytest.raises(UserError, match=message):  # also without a dataset (data-free, given shapes)
+        ZeroCostEstimator(NB201Space(), device="cpu", net=net, input_shape=(3, 8, 8), num_classes=10)

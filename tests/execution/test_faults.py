@@ -19,7 +19,7 @@ from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
 from archsearch.store.sqlite import SQLiteStore
 from archsearch.study import Study, build_components
-from tests.cli.test_resume_kill import committed_trials
+from tests.conftest import committed_trials
 from tests.execution.faulty import FaultyEstimator
 
 
@@ -61,7 +61,7 @@ def test_a_trial_over_the_time_limit_is_stopped_and_failed(tmp_path: Path) -> No
 
 def test_a_time_limit_needs_an_executor_that_can_stop_a_trial() -> None:
     config = StudyConfig.from_mapping({"trial_timeout": 5, "max_trials": 2})
-    with pytest.raises(UserError, match="trial-timeout needs"):
+    with pytest.raises(UserError, match="trial_timeout needs the executor"):
         config.validate()
 
 

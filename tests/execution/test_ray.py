@@ -16,8 +16,8 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'archsearch[ray]'")
 
 from archsearch.store.sqlite import SQLiteStore  # noqa: E402
+from tests.conftest import committed_trials  # noqa: E402
 from tests.execution.faulty import SLOW_SECONDS  # noqa: E402
-from tests.cli.test_resume_kill import committed_trials  # noqa: E402
 
 RAY = str(Path(sys.executable).with_name("ray"))
 ROOT = str(Path(__file__).resolve().parents[2])  # the repository: Ray workers import tests.execution.faulty

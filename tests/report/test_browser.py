@@ -6,33 +6,13 @@ skipped with the reason.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from archsearch.cli.main import main
-
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-# the flags Chromium needs on a closed network as root (no sandbox, no background connections)
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-         "--disable-dev-shm-usage")
-
-
-def find_browser() -> str | None:
-    return next((path for path in map(shutil.which, BROWSERS) if path), None)
-
-
-def screenshot(browser: str, page: Path, out: Path, profile: Path, size: str = "1280,2400") -> None:
-    command = [browser, *FLAGS, f"--user-data-dir={profile}", f"--window-size={size}",
-               f"--screenshot={out}", page.resolve().as_uri()]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=120,
-                               env={**os.environ, "HOME": str(profile)})
-    assert out.exists(), f"no screenshot; Chromium said: {completed.stderr[-2000:]}"
+from tests.conftest import find_browser, screenshot
 
 
 @pytest.mark.skipif(find_browser() is None, reason="no Chromium here: install Debian's 'chromium' package (CI does)")

@@ -8,26 +8,13 @@ import torch
 
 from archsearch.core.errors import ArchError
 from archsearch.spaces.darts import DARTS_V1, DARTS_V2, GDAS, OPS, DartsSpace, dim_name
-from tests.core import test_space_contract as contract
 
-SPACE = DartsSpace()
+SPACE = DartsSpace()  # the space contract runs on it too: tests/core/test_space_contract.py[darts]
 
 
 def _tiny(arch, **net):
     torch.manual_seed(0)
     return SPACE.build(arch, channels=4, layers=3, **net)
-
-
-@pytest.mark.parametrize("check", [contract.test_samples_are_valid_and_varied, contract.test_mutate_changes_exactly_one_dim,
-                                   contract.test_neighbours_are_distinct_valid_and_one_step, contract.test_json_round_trip,
-                                   contract.test_encodings_have_fixed_width])
-def test_space_contract(check) -> None:
-    check(SPACE, np.random.default_rng(0))
-
-
-def test_space_contract_seed_and_malformed() -> None:
-    contract.test_same_seed_same_samples(SPACE)
-    contract.test_malformed_strings_raise_arch_error(SPACE)
 
 
 def test_dims() -> None:

@@ -74,6 +74,24 @@ def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
         SQLiteStore(path)
 
 
+def test_sqlite_file_without_tables_is_refused_and_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "blank.db"
+    sqlite3.connect(path).execute("VACUUM").connection.close()  # a valid SQLite file with no tables
+    before = path.read_bytes()
+    assert before.startswith(b"SQLite format 3") and len(before) > 0
+    for create in (True, False):
+        with pytest.raises(UserError, match="not an archsearch store .*without tables"):
+            SQLiteStore(path, create=create)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blank.db"]
+
+
+def test_an_empty_file_becomes_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    path.write_bytes(b"")
+    SQLiteStore(path).create_experiment("demo", {}, seed=0)
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     SQLiteStore(tmp_path / "runs.db").close()
     with sqlite3.connect(tmp_path / "runs.db") as db:
@@ -123,3 +141,18 @@ def test_curves_round_trip(tmp_path: Path) -> None:
                         {"valid_acc": [40.0, 50.0]})
     store.record_trial(experiment.id, trial, None)
     assert store.trials(experiment.id)[0].curves == {"valid_acc": [40.0, 50.0]}
+
+
+def test_a_transaction_left_open_by_an_interrupt_is_rolled_back_by_the_next_write(tmp_path: Path) -> None:
+    """Ctrl-C between BEGIN and the body of a write left the connection inside a transaction; the status
+    'interrupted' written next must not fail with 'cannot start a transaction within a transaction'."""
+    store = SQLiteStore(tmp_path / "runs.db", create=True)
+    experiment = store.create_experiment("cut", {"space": "nb201"}, 0)
+    store._db.execute("BEGIN IMMEDIATE")  # what an interrupt inside _Transaction.__enter__ leaves behind
+    store._db.execute("UPDATE experiments SET seed=99")  # never committed
+    store.set_status(experiment.id, "interrupted")
+    store.close()
+    reopened = SQLiteStore(tmp_path / "runs.db", create=False)
+    record = reopened.get_experiment("cut")
+    reopened.close()
+    assert (record.status, record.seed) == ("interrupted", 0)

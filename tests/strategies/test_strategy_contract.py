@@ -11,15 +11,10 @@ from archsearch.core.registry import STRATEGIES
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
 from archsearch.core.strategy import Prior, Strategy
-from tests.conftest import json_round_trip, synthetic_result
+from tests.conftest import FAST_OPTIONS, ask_tell_strategies, json_round_trip, synthetic_result
 
 OBJECTIVES = [Objective("valid_acc", "max")]
 FIDELITIES = (1.0, 3.0, 9.0)  # a ladder for multi-fidelity strategies; single-fidelity ones ignore it
-
-
-# Tests use tiny predictors (timm-style: one test body, small settings); quality is measured in perf/.
-FAST_OPTIONS: dict[str, dict] = {"bananas": {"epochs": 15, "members": 3, "candidates": 30},
-                                  "guided-local-search": {"restart_pool": 20, "epochs": 15, "members": 3}}
 
 
 def make(name: str, space: SearchSpace, seed: int) -> Strategy:
@@ -37,9 +32,7 @@ def drive(strategy: Strategy, space: SearchSpace, steps: int) -> list[tuple[Arch
     return asked
 
 
-# one-shot strategies hand over the archs their supernet search derived: their own contract suite is
-# tests/strategies/oneshot/test_oneshot_contract.py
-ASK_TELL = [name for name in STRATEGIES.names() if "supernet" not in STRATEGIES.load(name).requires]
+ASK_TELL = ask_tell_strategies()  # one-shot strategies have their own suite: tests/strategies/oneshot/
 
 
 @pytest.fixture(params=ASK_TELL)
@@ -104,7 +97,7 @@ def test_warm_start_archs_are_asked_first_and_survive_a_checkpoint(strategy_name
     assert [r.arch for r in resumed.ask_trials(2)] == rest
 
 
-@pytest.mark.parametrize("strategy_name", WARM)  # the others refuse priors (tests/test_warm_start.py)
+@pytest.mark.parametrize("strategy_name", WARM)  # the others refuse priors (tests/study/test_warm_start.py)
 def test_a_prior_from_another_study_is_used_and_survives_a_checkpoint(strategy_name: str, space: SearchSpace) -> None:
     """``use_prior``: its best archs come first, and the state round-trips."""
     rng = np.random.default_rng(7)

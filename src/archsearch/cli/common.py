@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
 from archsearch.config import StudyConfig
 from archsearch.report.formatting import (describe_best, describe_front, format_arch, format_metrics,  # noqa: F401
                                           front_summary, stored_goal, stored_objectives)
+from archsearch.store.base import TrialRecord
 from archsearch.store.sqlite import SQLiteStore
+from archsearch.study.records import failure_reasons
 
 DEFAULT_STORE = "runs.db"
 
@@ -96,7 +99,7 @@ def study_config(args: argparse.Namespace, defaults: dict[str, Any] | None = Non
         if value is not None:
             config.set(key, value)
     config.apply_overrides(args.overrides)
-    config.finish_budget()
+    config.apply_estimator_defaults()  # validate() applies them too; commands print the config before it
     return config
 
 
@@ -118,3 +121,13 @@ def check_plot_path(plot: str | None) -> None:
         raise UserError(f"--plot must end in .png or .svg, got {plot!r}")
     if not Path(plot).resolve().parent.is_dir():
         raise UserError(f"folder for --plot does not exist: {Path(plot).parent}")
+
+
+def failure_lines(trials: Sequence[TrialRecord]) -> list[str]:
+    """The failed trials grouped by reason (empty when none failed)."""
+    reasons = failure_reasons(trials)
+    if not reasons:
+        return []
+    total = sum(count for _, count in reasons)
+    return [f"failed trials: {total}, by reason:"] + [f"  {count:>5} x {'e.g. ' if count > 1 else ''}{reason}"
+                                                       for reason, count in reasons]

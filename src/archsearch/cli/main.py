@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from archsearch import __version__
-from archsearch.cli import activation, bench, compare, evaluate, export, latency, list_components, meta_search, meta_test, report, resume, scale, search, show, train
+from archsearch.cli import activation, bench, compare, evaluate, export, latency, list_components, manage, meta_search, meta_test, report, resume, scale, search, show, train
 from archsearch.core.errors import UserError
 from archsearch.core.threads import prepare_environment
 
-SUBCOMMANDS = (search, resume, show, report, compare, evaluate, train, export, latency, scale, meta_search, meta_test,
-               activation, bench, list_components)
+SUBCOMMANDS = (search, resume, show, report, manage, compare, evaluate, train, export, latency, scale, meta_search,
+               meta_test, activation, bench, list_components)
 EXIT_USER_ERROR = 2
 
 
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prepare_environment(getattr(args, "threads", None))
         return int(args.run(args) or 0)
     except UserError as exc:
-        print(f"archsearch: error: {one_line(str(exc))}", file=sys.stderr)
+        print(f"archsearch: error: {one_line(exc.cli_message)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except sqlite3.IntegrityError as exc:  # e.g. two processes running one experiment
         print(f"archsearch: error: the store refused a write ({one_line(str(exc))}); "
@@ -72,8 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        print("archsearch: interrupted; finished trials are stored (continue with 'archsearch resume NAME')",
-              file=sys.stderr)
+        print("archsearch: interrupted (what was stored before is kept)", file=sys.stderr)
         return 130
 
 

@@ -54,8 +54,10 @@ class ProgressReporter:
         parts.append(f"failed {progress.failed}")
         return ", ".join(parts)
 
-    def close(self, progress: Progress | None = None) -> None:
+    def close(self, progress: Progress | None = None, finished: bool = True) -> None:
+        """End the bar; without a terminal, a last line: ``done`` when the run finished, else ``stopped``."""
         if self._bar is not None:
             self._bar.close()
         elif self.enabled and progress is not None and not self._tty:
-            print(f"[{self.label}] done: {self._summary(progress)}", file=self.stream, flush=True)
+            state = "done" if finished else "stopped"
+            print(f"[{self.label}] {state}: {self._summary(progress)}", file=self.stream, flush=True)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from archsearch.cli.common import describe_best, describe_front, format_arch, format_metrics, front_summary
+from archsearch.cli.common import (DEFAULT_STORE, describe_best, describe_front, failure_lines, format_arch, format_metrics,
+                                   front_summary)
 from archsearch.cli.progress import ProgressReporter
 from archsearch.store.base import EpochRecord
 from archsearch.study import Progress, Study
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXPECT_AFTER_SECONDS = 1.0  # a first trial this long makes run_study print the expected time (any estimator)
 EPOCH_METRICS = ("train_loss", "train_acc", "arch_acc", "derived_valid_acc", "entropy", "param_free_share",
                  "temperature", "hessian_eigenvalue", "best_shared_acc")
@@ -31,11 +39,16 @@ def run_study(study: Study, store_path: str, quiet: bool = False) -> int:
             message(line)
         reporter(progress)
 
-    try:
-        study.run(on_trial=trial, on_epoch=epoch, on_message=message)
-    finally:
-        reporter.close(study.progress())
     config = study.config
+    try:
+        with _terminate_as_interrupt():
+            study.run(on_trial=trial, on_epoch=epoch, on_message=message)
+    except KeyboardInterrupt:
+        reporter.close(study.progress(), finished=False)
+        print(f"archsearch: interrupted; {len(study.trials)} finished trials of {config.name!r} are stored in "
+              f"{store_path}; continue with: {resume_command(config.name, store_path)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    reporter.close(study.progress())
     print(f"finished {config.name!r}: {len(study.trials)} trials, {study.cost_spent:,.0f} s of cost spent")
     goal = study.components.goal
     for line in describe_best(config.space, study.best, goal.objectives[0], study.components.report, goal):
@@ -43,7 +56,10 @@ def run_study(study: Study, store_path: str, quiet: bool = False) -> int:
     if goal.multi:
         for line in describe_front(config.space, front_summary(study.trials, goal, config.reference()), goal):
             print("  " + line)
-    print(f"results stored in {store_path} as {config.name!r}; "
+    for line in failure_lines(study.trials):
+        print("  " + line)
+    where = f"./{store_path} (the default store; --store FILE picks another)" if store_path == DEFAULT_STORE else store_path
+    print(f"results stored in {where} as {config.name!r}; "
           f"see: archsearch show {config.name} --store {store_path}")
     return 0
 
@@ -83,3 +99,25 @@ def _duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def resume_command(name: str, store_path: str) -> str:
+    """The exact command that continues ``name`` (quoted for a POSIX shell)."""
+    return f"archsearch resume {shlex.quote(name)} --store {shlex.quote(os.fspath(store_path))}"
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a scheduler's stop) ends the run like Ctrl-C: stored as interrupted, resumable."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

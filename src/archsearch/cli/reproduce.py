@@ -3,13 +3,17 @@
 The command is built from the stored config (flags for keys that differ from the defaults in force, ``--set``
 for the rest and for strategy/estimator options) and then checked: it is parsed by the real parser, and every
 key that would still differ is pinned with ``--set key=<JSON>`` (JSON is YAML), so that the command yields the
-stored configuration exactly, whatever the estimator-dependent defaults are.
+stored configuration exactly, whatever the estimator-dependent defaults are. Only the name may differ: the
+command must run in the store it names, so a name the store already holds becomes ``NAME-repro`` (or
+``NAME-repro2``, ...), the first one free there.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 from archsearch.cli.common import STUDY_FLAGS
@@ -18,10 +22,12 @@ from archsearch.config import StudyConfig
 COMPONENT_OPTIONS = {"strategy_options": "strategy", "estimator_options": "estimator"}
 
 
-def reproduce_argv(config: dict[str, Any], store: str) -> list[str]:
-    """``archsearch`` arguments (without the program name) that rebuild ``config`` in ``store``."""
+def reproduce_argv(config: dict[str, Any], store: str, taken: Collection[str] | None = None) -> list[str]:
+    """``archsearch`` arguments (without the program name) that rebuild ``config`` in ``store``, under a name
+    not in ``taken`` (default: the names ``store`` holds, read from it when it exists)."""
     defaults = StudyConfig().to_dict()
-    argv = ["search", "--store", store, "--name", str(config.get("name", ""))]
+    name = fresh_name(str(config.get("name", "")), store_names(store) if taken is None else taken)
+    argv = ["search", "--store", store, "--name", name]
     flag_of = {key: (flag, kind) for flag, (key, kind, _) in STUDY_FLAGS.items()}
     for key, value in config.items():
         if key == "name" or key not in defaults or value == defaults[key] or value is None:
@@ -32,9 +38,37 @@ def reproduce_argv(config: dict[str, Any], store: str) -> list[str]:
             argv += _flag(*flag_of[key], value)
         else:
             argv += ["--set", f"{key}={json.dumps(value)}"]
-    for key in mismatched_keys(argv, config):
+    for key in mismatched_keys(argv, {**config, "name": name}):
         argv += ["--set", f"{key}={json.dumps(config[key])}"]
     return argv
+
+
+def fresh_name(name: str, taken: Collection[str]) -> str:
+    """``name`` when it is not taken, else the first of ``name-repro``, ``name-repro2``, ... that is not."""
+    if name not in taken:
+        return name
+    candidate, number = f"{name}-repro", 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}-repro{number}"
+    return candidate
+
+
+def store_names(store: str) -> set[str]:
+    """The experiment names in the store at ``store`` (none when there is no readable store there)."""
+    from archsearch.core.errors import UserError
+    from archsearch.store.sqlite import SQLiteStore
+
+    if not Path(store).is_file():
+        return set()
+    try:
+        opened = SQLiteStore(store, create=False, write=False)
+    except UserError:
+        return set()
+    try:
+        return {experiment.name for experiment in opened.experiments()}
+    finally:
+        opened.close()
 
 
 def reproduce_command(config: dict[str, Any], store: str) -> str:

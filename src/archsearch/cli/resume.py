@@ -1,4 +1,5 @@
-"""``archsearch resume``: continue a stopped or killed search exactly where its store left it."""
+"""``archsearch resume``: continue a stopped or killed search exactly where its store left it, with a new budget
+if given (``--max-trials``, ``--budget-seconds``: a finished search is extended)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ from archsearch.cli.common import STUDY_FLAGS, ExampleHelpFormatter, add_store_a
 from archsearch.config import RUNTIME_KEYS
 from archsearch.cli.report_run import run_study
 from archsearch.study import Study
+from archsearch.study.budget import BUDGET_FLAGS, nothing_left
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "resume", help="continue a stopped or killed search",
-        description="Continue a search from its last committed trial; the history equals an uninterrupted run.",
-        epilog="example: archsearch resume demo --store runs.db", formatter_class=ExampleHelpFormatter)
+        description="Continue a search from its last committed trial; the history equals an uninterrupted run. "
+                    "--max-trials / --budget-seconds give it a new budget (not below what it did): it goes on as "
+                    "if given that budget from the start, so a finished search is extended.",
+        epilog="example: archsearch resume demo --store runs.db --max-trials 500",
+        formatter_class=ExampleHelpFormatter)
     parser.add_argument("name", help="experiment name")
     add_store_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress output")
@@ -22,6 +27,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                  "--threads"):
         key, kind, text = STUDY_FLAGS[flag]
         parser.add_argument(flag, dest=key, type=kind, default=None, help=f"{text} (default: as the search ran)")
+    for flag in BUDGET_FLAGS.values():
+        key, kind, text = STUDY_FLAGS[flag]
+        parser.add_argument(flag, dest=key, type=kind, default=None,
+                            help=f"a new budget: {text} (default: the stored one; not below what was done)")
     parser.set_defaults(run=run)
 
 
@@ -29,9 +38,21 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args.store, create=False)
     try:
         runtime = {key: getattr(args, key) for key in RUNTIME_KEYS if getattr(args, key, None) is not None}
-        study = Study.resume(args.name, store, runtime=runtime)
+        budget = {"max_trials": args.max_trials, "budget_seconds": args.budget_seconds}
+        left = nothing_left(args.name, store, runtime, **budget)  # at once, from the store: nothing is loaded
+        if left is not None:
+            print(left.cli)
+            return 0
+        study = Study.resume(args.name, store, runtime=runtime, **budget)
         done = len(study.trials)
-        print(f"resuming {args.name!r} after {done} trials ({study.cost_spent:,.0f} s of cost spent)")
+        print(f"resuming {args.name!r} after {done} trials ({study.cost_spent:,.0f} s of cost spent){_budget(args)}")
         return run_study(study, args.store, quiet=args.quiet)
     finally:
         store.close()
+
+
+def _budget(args: argparse.Namespace) -> str:
+    parts = [f"{args.max_trials} trials" if args.max_trials is not None else "",
+             f"{args.budget_seconds:,.0f} s" if args.budget_seconds is not None else ""]
+    given = " and ".join(part for part in parts if part)
+    return f"; budget: {given}" if given else ""

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 from typing import Any
 
 from archsearch.cli.common import (ExampleHelpFormatter, add_store_argument, check_plot_path, describe_best,
-                                   describe_front, format_arch, front_summary, open_store, stored_goal, stored_objectives)
+                                   describe_front, failure_lines, format_arch, front_summary, open_store, stored_goal,
+                                   stored_objectives)
+from archsearch.cli.report_run import resume_command
 from archsearch.config import StudyConfig
 from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord, stored_result
-from archsearch.study import best_trial
+from archsearch.study import best_trial, study_cost
+from archsearch.study.records import short_reason
 
 TAIL = 20
 
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args.store, create=False, write=False)
     try:
         if args.name is None:
-            return _list_experiments(store.experiments(), args.json)
+            return _list_experiments([(e, store.trials(e.id)) for e in store.experiments()], args.json)
         experiment = store.get_experiment(args.name)
         trials = store.trials(experiment.id)
         epochs = store.epochs(experiment.id)
@@ -55,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=1))
     else:
         _print_epochs(experiment.config["space"], epochs)
-        _print_text(experiment, trials, show_all=args.all)
+        _print_text(experiment, trials, epochs, show_all=args.all)
+        if experiment.status in ("interrupted", "failed"):
+            print(f"{experiment.status}: continue with: {resume_command(experiment.name, args.store)}")
         if front is not None:
             print("\n".join(describe_front(experiment.config["space"], front, goal)))
     if args.plot:
@@ -88,19 +94,48 @@ def experiment_document(experiment: ExperimentRecord, trials: list[TrialRecord])
     }
 
 
-def _list_experiments(experiments: list[ExperimentRecord], as_json: bool) -> int:
+def _list_experiments(experiments: list[tuple[ExperimentRecord, list[TrialRecord]]], as_json: bool) -> int:
+    """One row per experiment: name, status, strategy and space, seed, trials, best objective, reported value,
+    created time."""
+    rows = [_summary_row(experiment, trials) for experiment, trials in experiments]
     if as_json:
-        print(json.dumps([{"name": e.name, "status": e.status, "strategy": e.config.get("strategy"),
-                           "space": e.config.get("space"), "seed": e.seed} for e in experiments], indent=1))
+        print(json.dumps(rows, indent=1))
         return 0
-    if not experiments:
+    if not rows:
         print("the store has no experiments")
-    for e in experiments:
-        print(f"{e.name:40s} {e.status:9s} {e.config.get('strategy')} on {e.config.get('space')}, seed {e.seed}")
+        return 0
+    print(f"{'name':30s} {'status':11s} {'strategy on space':34s} {'seed':>4} {'trials':>7} {'best':>10} "
+          f"{'reported':>10}  created")
+    for row in rows:
+        print(f"{row['name']:30s} {row['status']:11s} {row['strategy'] + ' on ' + row['space']:34s} {row['seed']:>4} "
+              f"{row['trials']:>7} {_number(row['best'], '10.4f')} {_number(row['reported'], '10.4f')}  {row['created']}")
     return 0
 
 
-def _print_text(experiment: ExperimentRecord, trials: list[TrialRecord], show_all: bool) -> None:
+def _summary_row(experiment: ExperimentRecord, trials: list[TrialRecord]) -> dict[str, Any]:
+    config = experiment.config
+    best = None
+    if config.get("kind") != "meta-search":
+        objective, report = stored_objectives(config)
+        found = best_trial(trials, stored_goal(config))
+        best = None if found is None else (found.metrics.get(objective.metric), found.metrics.get(report.metric))
+    return {"name": experiment.name, "status": experiment.status, "strategy": str(config.get("strategy")),
+            "space": str(config.get("space")), "seed": experiment.seed, "trials": len(trials),
+            "failed": sum(t.status == "failed" for t in trials),
+            "best": None if best is None else best[0], "reported": None if best is None else best[1],
+            "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(experiment.created))}
+
+
+def _number(value: float | None, spec: str) -> str:
+    """``value`` formatted, or ``-`` right-aligned in the same width when it is missing or nan."""
+    width = int(spec.split(".")[0] or 0)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"{'-':>{width}}"
+    return f"{value:{spec}}"
+
+
+def _print_text(experiment: ExperimentRecord, trials: list[TrialRecord], epochs: list[EpochRecord],
+                show_all: bool) -> None:
     config = experiment.config
     objective, report = stored_objectives(config)
     metric = objective.metric
@@ -108,18 +143,19 @@ def _print_text(experiment: ExperimentRecord, trials: list[TrialRecord], show_al
           f"{' / ' + config['benchmark'] if config.get('benchmark') else ''}, dataset {config['dataset']}, "
           f"seed {experiment.seed}")
     print(f"trials: {len(trials)}, failed: {sum(t.status == 'failed' for t in trials)}, "
-          f"cost: {sum(t.cost for t in trials):,.0f} s")
+          f"cost: {study_cost(trials, epochs):,.0f} s")
     shown = trials if show_all else trials[-TAIL:]
     if len(shown) < len(trials):
         print(f"(last {len(shown)} trials; --all lists every one)")
     print(f"{'#':>6}  {'status':7} {metric:>10} {config['report']:>15} {'cost':>9}  arch")
     for t in shown:
-        value = t.metrics.get(metric, math.nan)
-        reported = t.metrics.get(report.metric, math.nan)
-        print(f"{t.number:>6}  {t.status:7} {value:>10.4f} {reported:>15.4f} {t.cost:>9.1f}  "
-              f"{format_arch(config['space'], t.arch)}")
+        why = f"  ({short_reason(t.error, 80)})" if t.status == "failed" else ""
+        print(f"{t.number:>6}  {t.status:7} {_number(t.metrics.get(metric), '10.4f')} "
+              f"{_number(t.metrics.get(report.metric), '15.4f')} {t.cost:>9.1f}  {format_arch(config['space'], t.arch)}{why}")
     goal = stored_goal(config)
     for line in describe_best(config["space"], best_trial(trials, goal), objective, report, goal):
+        print(line)
+    for line in failure_lines(trials):
         print(line)
 
 
@@ -146,10 +182,10 @@ def _print_epochs(space: str, epochs: list[EpochRecord]) -> None:
             print(f"ranking: {len(e.ranking)} candidates by shared-weight accuracy, best "
                   f"{e.metrics.get('best_shared_acc', math.nan):.2f}: {format_arch(space, e.arch or {})}")
             continue
-        m = e.metrics
-        print(f"{e.epoch + 1:>6} {m.get('train_acc', math.nan):>9.2f} {m.get('arch_acc', math.nan):>9.2f} "
-              f"{m.get('derived_valid_acc', math.nan):>9.2f} {m.get('entropy', math.nan):>8.3f} "
-              f"{m.get('param_free_share', math.nan):>8.2f} {m.get('hessian_eigenvalue', math.nan):>9.4g} {e.seconds:>8.1f}")
+        columns = (("train_acc", "9.2f"), ("arch_acc", "9.2f"), ("derived_valid_acc", "9.2f"), ("entropy", "8.3f"),
+                   ("param_free_share", "8.2f"), ("hessian_eigenvalue", "9.4g"))
+        values = " ".join(_number(e.metrics.get(key), spec) for key, spec in columns)
+        print(f"{e.epoch + 1:>6} {values} {e.seconds:>8.1f}")
     last = next((e for e in reversed(epochs) if e.kind == "epoch" and e.arch), None)
     if last is not None:
         print(f"derived arch: {format_arch(space, last.arch)}")

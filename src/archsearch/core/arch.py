@@ -75,3 +75,26 @@ class Arch(Mapping[str, Choice]):
 
     def __reduce__(self) -> tuple:
         return (Arch, (dict(self._items),))
+
+
+class ArchText(dict):  # type: ignore[type-arg]
+    """A stored arch (the plain dict of dim -> choice that trials keep) that prints as its space's string,
+    e.g. NB201's ``|nor_conv_3x3~0|+|...|``; ``.dict`` is the plain mapping. It is a dict: JSON, ``Arch(...)``
+    and every lookup take it as the stored arch."""
+
+    def __init__(self, choices: Mapping[str, Choice], text: str) -> None:
+        super().__init__(choices)
+        self.text = text
+
+    @property
+    def dict(self) -> dict[str, Choice]:
+        return {**self}
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __reduce__(self) -> tuple:
+        return (ArchText, ({**self}, self.text))

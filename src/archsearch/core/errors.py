@@ -2,7 +2,18 @@
 
 
 class UserError(Exception):
-    """A mistake in the user's input: bad config, unknown name, malformed arch, missing file."""
+    """A mistake in the user's input: bad config, unknown name, malformed arch, missing file.
+
+    ``str(error)`` speaks the Python API's terms (config keys, methods); ``cli`` is the same message in the
+    command line's terms (flags, commands) where they differ, and the CLI prints ``error.cli_message``."""
+
+    def __init__(self, message: str, cli: str | None = None) -> None:
+        super().__init__(message)
+        self.cli = cli
+
+    @property
+    def cli_message(self) -> str:
+        return self.cli if self.cli is not None else str(self)
 
 
 class ArchError(UserError, ValueError):

@@ -84,6 +84,21 @@ class Constraint:
         return f"{self.metric}{self.operator}{self.bound:g}"
 
 
+def parse_constraints(text: str | None, strict: bool = True) -> tuple[Constraint, ...]:
+    """``"params<=2e6,latency_ms<=5"`` -> its constraints; None: none. An empty text or an empty part between
+    commas (``","``, ``"params<=2e6,"``) is a UserError, not silently no constraint (``strict=False`` skips
+    empty parts: a stored config written before they were refused)."""
+    if text is None:
+        return ()
+    parts = str(text).split(",")
+    if not strict:
+        parts = [part for part in parts if part.strip()]
+    elif not all(part.strip() for part in parts):
+        raise UserError(f"constraint {text!r} has an empty part; give metric<=bound or metric>=bound, "
+                        f"comma-separated, e.g. 'params<=2e6,latency_ms<=5'")
+    return tuple(Constraint.parse(part) for part in parts)
+
+
 @dataclass(frozen=True)
 class MnasNetReward:
     """The MnasNet reward ``ACC(m) x [LAT(m) / T]^w`` (Tan et al., "MnasNet: Platform-Aware Neural

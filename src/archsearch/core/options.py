@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from archsearch.core.errors import UserError
@@ -84,6 +86,21 @@ def parse_memory(text: str | float | int) -> float:
     return value
 
 
+def did_you_mean(name: Any, choices: Iterable[str]) -> str:
+    """``" (did you mean 'x'?)"``, ``x`` the choice closest to a misspelled ``name`` (``difflib``), or else the
+    closest of those with a close word (``evolution`` -> ``regularized-evolution``); "" when none is close."""
+    if not isinstance(name, str) or not name:
+        return ""
+    lowered = {choice.lower(): choice for choice in choices if isinstance(choice, str)}
+    name = name.lower()
+    close = difflib.get_close_matches(name, list(lowered), n=1)
+    if not close:
+        words = {choice: [word for word in re.split(r"[-_.: ]", choice) if word] for choice in lowered}
+        near = [choice for choice, parts in words.items() if difflib.get_close_matches(name, parts, n=1, cutoff=0.8)]
+        close = sorted(near, key=lambda choice: -difflib.SequenceMatcher(None, name, choice).ratio())[:1]
+    return f" (did you mean {lowered[close[0]]!r}?)" if close else ""
+
+
 def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -> None:
     """Unknown keyword options of a component are a ``UserError`` that lists the valid ones."""
     parameters = inspect.signature(factory).parameters
@@ -92,5 +109,5 @@ def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -
     valid = [n for n, p in parameters.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
     for option in options:
         if option not in valid:
-            raise UserError(f"unknown option {kind}.{option} for {kind} {name!r}; "
+            raise UserError(f"unknown option {kind}.{option} for {kind} {name!r}{did_you_mean(option, valid)}; "
                             f"options: {', '.join(valid) or '(none)'}")

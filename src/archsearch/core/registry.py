@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from archsearch.core.errors import UserError
+from archsearch.core.options import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class Entry:
     # study config keys this component sets when the user did not (e.g. a training estimator's dataset);
     # None: not declared (an estimator without them is taken to train: ``TRAINING_DEFAULTS``)
     defaults: Mapping[str, Any] | None = None
+    # the component loads the config's ``dataset`` from ``DATASETS``: a study config checks the name before
+    # anything heavy is imported
+    uses_datasets: bool = False
 
 
 class Registry:
@@ -32,11 +36,14 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str, target: str, summary: str, defaults: Mapping[str, Any] | None = None) -> None:
-        """``defaults``: the study config keys the component sets when they are not given (``StudyConfig``)."""
+    def register(self, name: str, target: str, summary: str, defaults: Mapping[str, Any] | None = None, *,
+                 uses_datasets: bool = False) -> None:
+        """``defaults``: the study config keys the component sets when they are not given (``StudyConfig``);
+        ``uses_datasets``: it loads the config's dataset from ``DATASETS`` (the name is checked early)."""
         if name in self._entries and self._entries[name].target != target:
             raise ValueError(f"{self.kind} {name!r} is already registered to {self._entries[name].target}")
-        self._entries[name] = Entry(name, target, summary, None if defaults is None else MappingProxyType(dict(defaults)))
+        frozen = None if defaults is None else MappingProxyType(dict(defaults))
+        self._entries[name] = Entry(name, target, summary, frozen, uses_datasets)
 
     def names(self) -> list[str]:
         return sorted(self._entries)
@@ -52,10 +59,16 @@ class Registry:
         entry = self._entries.get(name or "")
         return None if entry is None else entry.defaults
 
+    def uses_datasets(self, name: str | None) -> bool:
+        """Whether ``name`` loads the config's dataset from ``DATASETS`` (False when it is not registered)."""
+        entry = self._entries.get(name or "")
+        return entry is not None and entry.uses_datasets
+
     def check(self, name: str) -> None:
-        """Raise a ``UserError`` naming the choices when ``name`` is not registered."""
+        """Raise a ``UserError`` naming the choices (and the closest one) when ``name`` is not registered."""
         if name not in self._entries:
-            raise UserError(f"unknown {self.kind} {name!r}; choose from: {', '.join(self.names()) or '(none)'}")
+            raise UserError(f"unknown {self.kind} {name!r}{did_you_mean(name, self.names())}; "
+                            f"choose from: {', '.join(self.names()) or '(none)'}")
 
     def load(self, name: str) -> Any:
         """The registered object (class or factory), imported now."""
@@ -132,13 +145,16 @@ STRATEGIES.register("nsga2", "archsearch.strategies.nsga2:NSGA2",
 STRATEGIES.register("mo-regularized-evolution", "archsearch.strategies.nsga2:MORegularizedEvolution",
                     "multi-objective aging evolution: tournament by Pareto rank, then crowding distance")
 STRATEGIES.register("darts", "archsearch.strategies.oneshot.darts:Darts",
-                    "DARTS: softmax-relaxed supernet, bilevel first/second order (Liu et al. 2019)")
+                    "DARTS: softmax-relaxed supernet, bilevel first/second order (Liu et al. 2019)", uses_datasets=True)
 STRATEGIES.register("snas", "archsearch.strategies.oneshot.snas:Snas",
-                    "SNAS: Gumbel-softmax samples with an annealed temperature, joint updates (Xie et al. 2019)")
+                    "SNAS: Gumbel-softmax samples with an annealed temperature, joint updates (Xie et al. 2019)",
+                    uses_datasets=True)
 STRATEGIES.register("gdas", "archsearch.strategies.oneshot.gdas:Gdas",
-                    "GDAS: hard Gumbel-softmax, one op per edge computed, straight-through (Dong & Yang 2019)")
+                    "GDAS: hard Gumbel-softmax, one op per edge computed, straight-through (Dong & Yang 2019)",
+                    uses_datasets=True)
 STRATEGIES.register("rsws", "archsearch.strategies.oneshot.rsws:RandomSearchWeightSharing",
-                    "random search with weight sharing: uniform paths, rank random archs by shared weights (Li & Talwalkar 2019)")
+                    "random search with weight sharing: uniform paths, rank random archs by shared weights (Li & Talwalkar 2019)",
+                    uses_datasets=True)
 
 ESTIMATORS.register("tabular", "archsearch.estimators.tabular:TabularEstimator",
                     "looks up a tabular benchmark (O(1)); charges the simulated training time as cost",
@@ -146,13 +162,13 @@ ESTIMATORS.register("tabular", "archsearch.estimators.tabular:TabularEstimator",
 
 ESTIMATORS.register("train", "archsearch.estimators.train:TrainEstimator",
                     "trains the built network on a dataset with a budget (epochs, train fraction, time); real cost",
-                    TRAINING_DEFAULTS)
+                    TRAINING_DEFAULTS, uses_datasets=True)
 ESTIMATORS.register("activation", "archsearch.estimators.activation:ActivationEstimator",
                     "trains a fixed child network (small ResNet / MLP) with the candidate activation everywhere, after a numerical guard",
-                    {**TRAINING_DEFAULTS, "dataset": "mnist1d"})
+                    {**TRAINING_DEFAULTS, "dataset": "mnist1d"}, uses_datasets=True)
 ESTIMATORS.register("zero-cost", "archsearch.estimators.zero_cost:ZeroCostEstimator",
                     "zero-cost proxy of a freshly initialised network on one batch: synflow, grad_norm, snip, jacov, naswot, params, flops",
-                    TRAINING_DEFAULTS)
+                    TRAINING_DEFAULTS, uses_datasets=True)
 ESTIMATORS.register("nb301", "archsearch.estimators.nb301:NB301Estimator",
                     "NAS-Bench-301 surrogate (YAHPO Gym ONNX) of darts cells on CIFAR-10 at 1..98 epochs; simulated cost "
                     "(Siems et al. 2020)", NB301_DEFAULTS)

@@ -108,6 +108,11 @@ class ActivationEstimator(TrainEstimator):
             model = child_network(factory, self.dataset.shape, self.dataset.num_classes, **self.net)
         return model.to(self.device).to(memory_format=torch.channels_last) if model_is_2d(model) else model.to(self.device)
 
+    def network(self, arch: Arch, net: Mapping[str, Any] | None = None) -> nn.Module:
+        """The untrained child with ``arch``'s activation on the CPU; ``net``: other net options."""
+        return child_network(self.factory(arch), self.dataset.shape, self.dataset.num_classes,
+                             **(self.net if net is None else net))
+
     def net_options(self) -> list[str]:
         parameters = inspect.signature(child_network).parameters.items()
         return sorted(n for n, p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)

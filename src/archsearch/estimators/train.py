@@ -29,7 +29,7 @@ from archsearch.core.arch import Arch
 from archsearch.core.device import resolve_device
 from archsearch.core.errors import ArchError, UserError
 from archsearch.core.estimator import Estimator
-from archsearch.core.options import check_bool, check_int, check_number
+from archsearch.core.options import check_bool, check_int, check_number, did_you_mean
 from archsearch.core.registry import DATASETS
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
@@ -79,9 +79,10 @@ class TrainEstimator(Estimator):
         owner = "estimator train"
         unknown = sorted(set(recipe) - set(Recipe.option_names()))
         if unknown:
-            raise UserError(f"unknown option estimator.{unknown[0]} for estimator 'train'; options: fraction, net, "
-                            f"measure, latency_batch, latency_table, fidelities, dataset_options, "
-                            f"{', '.join(Recipe.option_names())}")
+            names = ["fraction", "net", "measure", "latency_batch", "latency_table", "fidelities", "dataset_options",
+                     *Recipe.option_names()]
+            raise UserError(f"unknown option estimator.{unknown[0]} for estimator 'train'"
+                            f"{did_you_mean(unknown[0], names)}; options: {', '.join(names)}")
         if fidelity is not None:
             recipe["epochs"] = fidelity
         self.space, self.dataset_name, self.seed = space, dataset, check_int(owner, "seed", seed, 0)
@@ -93,7 +94,7 @@ class TrainEstimator(Estimator):
             raise UserError(f"{owner}: latency_table must be the path of a JSON table, got {latency_table!r}")
         self.latency_table = latency_table
         self.ladder = tuple(check_number(owner, "fidelities", f, 1e-9) for f in fidelities)
-        self.recipe = _checked_recipe(owner, recipe)
+        self.recipe = Recipe.from_options(owner, recipe)
         self.options = {"dataset": dataset, "fidelity": fidelity, "seed": seed, "device": device,
                         "data_dir": data_dir, "download": download, "fraction": fraction, "net": self.net,
                         "measure": list(self.measure), "latency_batch": latency_batch, "latency_table": latency_table,
@@ -150,8 +151,12 @@ class TrainEstimator(Estimator):
         options = self.net_options()
         wrong = sorted(set(self.net) - set(options))
         if options and wrong:  # a space that names its build options
-            raise UserError(f"estimator train: unknown net option {wrong[0]!r} for space {self.space.name!r}; "
+            raise UserError(f"estimator train: unknown net option {wrong[0]!r} for space {self.space.name!r}"
+                            f"{did_you_mean(wrong[0], options)}; "
                             f"options: {', '.join(options)}")
+        if self.net:  # one network built with them (untrained, on the CPU): a bad value is a user error now
+            sample = self.space.sample(np.random.default_rng(0))
+            check_net_builds(f"estimator {self.name}", self.space.name, self.net, lambda net: self.network(sample, net))
         if "latency_lut" in self.measure:  # a space whose networks have no units fails now, not at every trial
             from archsearch.metrics.latency_table import latency_units
 
@@ -169,10 +174,14 @@ class TrainEstimator(Estimator):
         arch = self.space.validate(arch)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(trial_seed(self.seed, arch))
-            model = self.space.build(arch, num_classes=self.dataset.num_classes,
-                                     in_channels=self.dataset.shape[0], **self.net)
+            model = self.network(arch)
         # channels_last on every device: oneDNN's CPU convolutions train NB201 nets 1.3-1.6x faster with it
         return model.to(self.device).to(memory_format=torch.channels_last)
+
+    def network(self, arch: Arch, net: Mapping[str, Any] | None = None) -> torch.nn.Module:
+        """The untrained network for ``arch`` on the CPU, from the torch seed in force; ``net``: other net options."""
+        return self.space.build(arch, num_classes=self.dataset.num_classes, in_channels=self.dataset.shape[0],
+                                **(self.net if net is None else net))
 
     def model_metrics(self, model: torch.nn.Module) -> dict[str, float]:
         if not self.measure:
@@ -222,24 +231,31 @@ def _rebuild(kind: type[TrainEstimator], space: SearchSpace, options: dict[str, 
     return _REBUILT[key]
 
 
-def _checked_recipe(owner: str, options: dict[str, Any]) -> Recipe:
-    """A ``Recipe`` from user options, each value checked (one clear line for the first bad one)."""
-    checked = dict(options)
-    for name in ("epochs", "lr", "max_seconds"):
-        if checked.get(name) is not None:
-            checked[name] = check_number(owner, name, checked[name], 1e-12)
-    for name in ("momentum", "weight_decay", "label_smoothing"):
-        if name in checked:
-            checked[name] = check_number(owner, name, checked[name], 0.0, 1.0 if name != "weight_decay" else None)
-    for name in ("batch_size", "eval_batch_size", "patience"):
-        if checked.get(name) is not None:
-            checked[name] = check_int(owner, name, checked[name], 1)
-    for name in ("nesterov", "augment"):
-        if name in checked:
-            checked[name] = check_bool(owner, name, checked[name])
-    if checked.get("grad_clip") is not None:
-        checked["grad_clip"] = check_number(owner, "grad_clip", checked["grad_clip"], 1e-12)
-    return Recipe(**checked)
+def check_net_builds(owner: str, space: str, net: Mapping[str, Any], build: Callable[[Mapping[str, Any]], Any]) -> None:
+    """Build one network with the ``net`` options (``build(net)``: on the CPU, untrained, the global torch seed left
+    alone), so that a value of a wrong type or size (``channels=abc``, ``channels=0``) is a UserError naming the
+    option before the search starts, not a failure of every trial. No options: nothing to check."""
+    if not net:
+        return
+    with torch.random.fork_rng(devices=[]):
+        try:
+            build(net)
+            return
+        except (TypeError, ValueError) as exc:
+            error = exc
+        culprits = [name for name in net if _fails(build, {name: net[name]})] or list(net)
+    settings = ", ".join(f"net.{name}={net[name]!r}" for name in culprits)
+    reason = str(error).splitlines()[0] if str(error) else ""
+    raise UserError(f"{owner}: {settings} cannot build a network of space {space!r} "
+                    f"({type(error).__name__}: {reason})")
+
+
+def _fails(build: Callable[[Mapping[str, Any]], Any], net: Mapping[str, Any]) -> bool:
+    try:
+        build(net)
+    except (TypeError, ValueError):
+        return True
+    return False
 
 
 def _measured_names(measure: Sequence[str], latency_batch: int | None) -> tuple[str, ...]:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archsearch.core.recipe import TrainingRecipe, setting
 from archsearch.data.loader import DeviceData, DeviceSplit
 
 # -- the default recipe, in one visible block ---------------------------------------------------
@@ -37,25 +38,23 @@ EVAL_BATCH_SIZE = 1024
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """How one network is trained (every field is an option of the train estimator and ``archsearch train``)."""
+class Recipe(TrainingRecipe):
+    """How one network is trained (every field is an option of the train estimator and ``archsearch train``);
+    the settings every recipe has, and their checks, are :class:`archsearch.core.recipe.TrainingRecipe`'s."""
 
     epochs: float = EPOCHS
     batch_size: int = BATCH_SIZE
     lr: float = LEARNING_RATE
     momentum: float = MOMENTUM
-    nesterov: bool = NESTEROV
     weight_decay: float = WEIGHT_DECAY
-    label_smoothing: float = LABEL_SMOOTHING
     grad_clip: float | None = GRAD_CLIP
-    augment: bool = True
-    max_seconds: float | None = None  # wall-clock limit of one training; exceeded -> failed
-    patience: int | None = None  # stop when valid accuracy has not improved for this many epochs
-    eval_batch_size: int = EVAL_BATCH_SIZE
-
-    @classmethod
-    def option_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+    nesterov: bool = setting(NESTEROV, kind="bool")
+    label_smoothing: float = setting(LABEL_SMOOTHING, kind="number", minimum=0.0, maximum=1.0)
+    # wall-clock limit of one training; exceeded -> failed
+    max_seconds: float | None = setting(None, kind="number", minimum=1e-12, optional=True)
+    # stop when valid accuracy has not improved for this many epochs
+    patience: int | None = setting(None, kind="int", minimum=1, optional=True)
+    eval_batch_size: int = setting(EVAL_BATCH_SIZE, kind="int", minimum=1)
 
 
 @dataclass

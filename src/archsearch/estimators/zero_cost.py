@@ -33,7 +33,7 @@ from archsearch.core.estimator import Estimator
 from archsearch.core.options import check_bool, check_int
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
-from archsearch.estimators.train import DEFAULT_DATASET, load_dataset, trial_seed
+from archsearch.estimators.train import DEFAULT_DATASET, check_net_builds, load_dataset, trial_seed
 
 Proxy = Callable[[nn.Module, torch.Tensor, torch.Tensor], float]
 _WEIGHTED = (nn.Conv2d, nn.Linear)
@@ -181,6 +181,10 @@ class ZeroCostEstimator(Estimator):
                 raise UserError(f"{owner}: proxy {proxy!r} needs data; dataset {dataset!r} has shape "
                                 f"{self.input_shape} and {self.num_classes} classes, not {tuple(input_shape)}, "
                                 f"{num_classes}")
+        if self.net:  # one network built with them (untrained, on the CPU): a bad value is a user error now
+            sample = space.sample(np.random.default_rng(0))
+            check_net_builds(owner, space.name, self.net, lambda net: space.build(
+                sample, num_classes=self.num_classes, in_channels=self.input_shape[0], **net))
 
     def evaluate(self, arch: Arch, fidelity: float | None = None) -> Result:
         """The proxy's score of the freshly initialised network; a non-finite score is a failed result."""

@@ -17,22 +17,27 @@ before SQLite touches it. Older schemas are migrated in place on open (version 1
 of ``strategy_state``); a newer schema is refused.
 
 One process at a time runs an experiment: ``lock_experiment`` takes an exclusive ``flock`` on a small side
-file ``.<store name>.<experiment id>.lock`` next to the store, held until ``close`` (the kernel releases it when
-the process dies, SIGKILL included); a second ``search``/``resume`` of the same experiment is a user error.
+file ``.<store name>.<experiment id>.lock`` next to the store (:mod:`archsearch.store.locks`), held until
+``close``, which removes the file (the kernel releases the lock when the process dies, SIGKILL included); a
+second ``search``/``resume`` of the same experiment is a user error, and so is removing or renaming an
+experiment that a process runs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
 import time
 from pathlib import Path
 from urllib.parse import quote
-from typing import Any
+from typing import IO, Any
 
 from archsearch.core.errors import UserError
-from archsearch.store.base import EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
+from archsearch.store import locks
+from archsearch.store.base import (EpochRecord, ExperimentData, ExperimentRecord, StrategyCheckpoint, Store,
+                                   TrialRecord, check_name, renamed_config)
 
 SCHEMA_VERSION = 4
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -82,7 +87,7 @@ class SQLiteStore(Store):
         """``write=False`` (show, export): a store file without write permission is opened immutable, leaving
         no -wal/-shm files behind; a command that writes refuses a read-only store with one clear line."""
         self.path = Path(path)
-        self._locks: dict[int, Any] = {}  # experiment id -> open lock file (flock held)
+        self._locks: dict[int, IO[str]] = {}  # experiment id -> open lock file (flock held)
         _check_location(self.path, create)
         existed = self.path.exists() and self.path.stat().st_size > 0
         if not create and not existed:
@@ -110,7 +115,10 @@ class SQLiteStore(Store):
 
     def _check_schema(self, existed: bool, create: bool, read_only: bool = False) -> None:
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if existed and (tables or not create) and "experiments" not in tables:
+        if existed and not tables:  # a new store goes into a missing or empty (0-byte) file only
+            raise UserError(f"not an archsearch store (SQLite file without tables; archsearch creates a store only "
+                            f"in a new or empty file): {self.path}")
+        if existed and "experiments" not in tables:
             raise UserError(f"not an archsearch store (SQLite file without archsearch tables): {self.path}")
         if "meta" in tables:
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -154,12 +162,20 @@ class SQLiteStore(Store):
         now = time.time()
         with self._transaction():
             if self._db.execute("SELECT 1 FROM experiments WHERE name=?", (name,)).fetchone():
-                raise UserError(f"experiment {name!r} already exists in {self.path}; "
-                                f"continue it with 'archsearch resume {name}' or choose another --name")
-            self._db.execute(
-                "INSERT INTO experiments (name, config, seed, status, created, updated, version) VALUES (?,?,?,?,?,?,?)",
-                (name, json.dumps(config), seed, "running", now, now, __version__))
+                raise UserError(f"experiment {name!r} already exists in {self.path}; continue it with "
+                                f"Study.resume({name!r}, store) or choose another name",
+                                cli=f"experiment {name!r} already exists in {self.path}; continue it with "
+                                    f"'archsearch resume {name} --store {self.path}' or choose another --name")
+            self._insert_experiment(ExperimentRecord(0, name, config, seed, "running", now, now, __version__))
         return self.get_experiment(name)
+
+    def _insert_experiment(self, record: ExperimentRecord) -> int:
+        """Insert ``record`` under a new id (its own is ignored); returns the new id."""
+        cursor = self._db.execute(
+            "INSERT INTO experiments (name, config, seed, status, created, updated, version) VALUES (?,?,?,?,?,?,?)",
+            (record.name, json.dumps(record.config), record.seed, record.status, record.created, record.updated,
+             record.version))
+        return int(cursor.lastrowid or 0)
 
     def get_experiment(self, name: str) -> ExperimentRecord:
         row = self._db.execute("SELECT id, name, config, seed, status, created, updated, version FROM experiments "
@@ -168,27 +184,112 @@ class SQLiteStore(Store):
             known = [r.name for r in self.experiments()]
             hint = f"; experiments here: {', '.join(known)}" if known else "; the store has no experiments"
             raise UserError(f"no experiment named {name!r} in {self.path}{hint}")
-        return _experiment(row)
+        return self._as_seen(_experiment(row))
 
     def experiments(self) -> list[ExperimentRecord]:
         rows = self._db.execute("SELECT id, name, config, seed, status, created, updated, version FROM experiments "
                                 "ORDER BY id").fetchall()
-        return [_experiment(row) for row in rows]
+        return [self._as_seen(_experiment(row)) for row in rows]
+
+    def _as_seen(self, record: ExperimentRecord) -> ExperimentRecord:
+        """``running`` with no live process holding its lock (a driver killed by SIGKILL) reads as
+        ``interrupted``; the stored row is left as it is (a resume sets it to running again)."""
+        if record.status != "running" or record.id in self._locks:
+            return record
+        if locks.holder_alive(locks.lock_path(self.path, record.id)):
+            return record
+        return dataclasses.replace(record, status="interrupted")
 
     def set_status(self, experiment_id: int, status: str) -> None:
         with self._transaction():
             self._db.execute("UPDATE experiments SET status=?, updated=? WHERE id=?", (status, time.time(), experiment_id))
 
+    def set_config(self, experiment_id: int, config: dict[str, Any]) -> None:
+        with self._transaction():
+            self._db.execute("UPDATE experiments SET config=?, updated=? WHERE id=?",
+                             (json.dumps(config), time.time(), experiment_id))
+
+    # -- managing experiments: one transaction each, under the experiment's lock -------------------------
+    def delete_experiment(self, name: str) -> None:
+        experiment = self.get_experiment(name)
+        took = self._hold(experiment, "stop it before removing it")
+        try:
+            with self._transaction():
+                self._check_unchanged(experiment.id, experiment.name)
+                for table in ("trials", "strategy_state", "epochs", "oneshot_state"):
+                    self._db.execute(f"DELETE FROM {table} WHERE experiment_id=?", (experiment.id,))
+                self._db.execute("DELETE FROM experiments WHERE id=?", (experiment.id,))
+        except BaseException:
+            if took:
+                self._unlock(experiment.id)
+            raise
+        self._unlock(experiment.id)  # the experiment is gone, and so is its lock (also one this store held)
+
+    def rename_experiment(self, name: str, new_name: str) -> ExperimentRecord:
+        experiment = self.get_experiment(name)
+        if check_name(new_name) == name:
+            return experiment
+        took = self._hold(experiment, "stop it before renaming it")
+        try:
+            with self._transaction():
+                self._check_unchanged(experiment.id, experiment.name)
+                self._check_free(new_name)
+                config = renamed_config(self.get_experiment(name).config, new_name)
+                self._db.execute("UPDATE experiments SET name=?, config=?, updated=? WHERE id=?",
+                                 (new_name, json.dumps(config), time.time(), experiment.id))
+        finally:
+            if took:
+                self._unlock(experiment.id)
+        return self.get_experiment(new_name)
+
+    def export_experiment(self, name: str) -> ExperimentData:
+        self._db.execute("BEGIN")  # one snapshot of the experiment, also while a search writes it
+        try:
+            return super().export_experiment(name)
+        finally:
+            self._db.execute("COMMIT")
+
+    def import_experiment(self, data: ExperimentData, name: str | None = None) -> ExperimentRecord:
+        name = data.experiment.name if name is None else check_name(name)
+        source = data.experiment
+        with self._transaction():
+            self._check_free(name)
+            new_id = self._insert_experiment(ExperimentRecord(0, name, renamed_config(source.config, name), source.seed,
+                                                              source.status, source.created, source.updated,
+                                                              source.version))
+            self._insert_trials(new_id, data.trials)
+            if data.checkpoint is not None:
+                self._write_checkpoint(new_id, data.checkpoint)
+            for epoch in data.epochs:
+                self._write_epoch(new_id, epoch)
+            if data.oneshot_state is not None:
+                self._db.execute("INSERT INTO oneshot_state VALUES (?,?)", (new_id, data.oneshot_state))
+        return self.get_experiment(name)
+
+    def _check_free(self, name: str) -> None:
+        if self._db.execute("SELECT 1 FROM experiments WHERE name=?", (name,)).fetchone():
+            raise UserError(f"experiment {name!r} already exists in {self.path}; choose another name",
+                            cli=f"experiment {name!r} already exists in {self.path}; choose another name "
+                                "(or 'archsearch rm' it first)")
+
+    def _check_unchanged(self, experiment_id: int, name: str) -> None:
+        """The experiment is still there under its name (not removed or renamed by another process meanwhile)."""
+        if not self._db.execute("SELECT 1 FROM experiments WHERE id=? AND name=?", (experiment_id, name)).fetchone():
+            raise UserError(f"experiment {name!r} was removed or renamed in {self.path} meanwhile")
+
     # -- trials -------------------------------------------------------------------------------
     def record_trial(self, experiment_id: int, trial: TrialRecord, checkpoint: StrategyCheckpoint | None) -> None:
         with self._transaction():
-            self._db.execute(
-                "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (experiment_id, trial.number, json.dumps(trial.arch, separators=(",", ":")), trial.fidelity,
-                 trial.status, json.dumps(trial.metrics), trial.cost, trial.error, trial.started, trial.finished,
-                 json.dumps(trial.curves)))
+            self._insert_trials(experiment_id, [trial])
             if checkpoint is not None:
                 self._write_checkpoint(experiment_id, checkpoint)
+
+    def _insert_trials(self, experiment_id: int, trials: list[TrialRecord]) -> None:
+        self._db.executemany(
+            "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [(experiment_id, trial.number, json.dumps(trial.arch, separators=(",", ":")), trial.fidelity,
+              trial.status, json.dumps(trial.metrics), trial.cost, trial.error, trial.started, trial.finished,
+              json.dumps(trial.curves)) for trial in trials])
 
     def save_checkpoint(self, experiment_id: int, checkpoint: StrategyCheckpoint) -> None:
         with self._transaction():
@@ -215,38 +316,44 @@ class SQLiteStore(Store):
     def lock_experiment(self, experiment_id: int, name: str) -> None:
         if experiment_id in self._locks:
             return
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX: no lock
+        handle = locks.acquire(locks.lock_path(self.path, experiment_id), name,
+                               "wait for it to finish or stop it before resuming")
+        if handle is None:  # pragma: no cover - not POSIX: no lock
             return
-        path = self.path.with_name(f".{self.path.name}.{experiment_id}.lock")
-        try:
-            handle = open(path, "a+", encoding="utf-8")
-        except OSError as exc:
-            raise UserError(f"cannot lock experiment {name!r} next to {self.path}: {exc.strerror}") from None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise UserError(f"experiment {name!r} is being run by {holder}; wait for it to finish or stop it "
-                            "before resuming") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"process {os.getpid()} on {os.uname().nodename}")
-        handle.flush()
         self._locks[experiment_id] = handle
+        try:
+            self._check_unchanged(experiment_id, name)
+        except UserError:
+            self._unlock(experiment_id)
+            raise
+
+    def _unlock(self, experiment_id: int) -> None:
+        handle = self._locks.pop(experiment_id, None)
+        if handle is not None:
+            locks.release(handle, locks.lock_path(self.path, experiment_id))
+
+    def _hold(self, experiment: ExperimentRecord, action: str) -> bool:
+        """Lock ``experiment`` for a change unless this store already holds its lock; whether it took it (a
+        UserError with ``action`` when another process runs it)."""
+        if experiment.id in self._locks:
+            return False
+        handle = locks.acquire(locks.lock_path(self.path, experiment.id), experiment.name, action)
+        if handle is not None:
+            self._locks[experiment.id] = handle
+        return handle is not None
 
     # -- one-shot epochs ---------------------------------------------------------------------------
     def record_epoch(self, experiment_id: int, record: EpochRecord, state: bytes | None) -> None:
         with self._transaction():
-            self._db.execute("INSERT OR REPLACE INTO epochs VALUES (?,?,?,?,?,?,?)",
-                             (experiment_id, str(record.kind), record.epoch, record.seconds, json.dumps(record.metrics),
-                              None if record.arch is None else json.dumps(record.arch),
-                              json.dumps([[arch, acc] for arch, acc in record.ranking])))
+            self._write_epoch(experiment_id, record)
             if state is not None:
                 self._db.execute("INSERT OR REPLACE INTO oneshot_state VALUES (?,?)", (experiment_id, state))
+
+    def _write_epoch(self, experiment_id: int, record: EpochRecord) -> None:
+        self._db.execute("INSERT OR REPLACE INTO epochs VALUES (?,?,?,?,?,?,?)",
+                         (experiment_id, str(record.kind), record.epoch, record.seconds, json.dumps(record.metrics),
+                          None if record.arch is None else json.dumps(record.arch),
+                          json.dumps([[arch, acc] for arch, acc in record.ranking])))
 
     def epochs(self, experiment_id: int) -> list[EpochRecord]:
         rows = self._db.execute("SELECT epoch, seconds, metrics, arch, kind, ranking FROM epochs WHERE experiment_id=? "
@@ -260,19 +367,22 @@ class SQLiteStore(Store):
         return None if row is None else bytes(row[0])
 
     def close(self) -> None:
-        for handle in self._locks.values():
-            handle.close()  # releases the flock
-        self._locks.clear()
+        for experiment_id in list(self._locks):
+            self._unlock(experiment_id)  # removes the side file, then releases the flock
         self._db.close()
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error)."""
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error). A transaction left open by an interrupt
+    that landed between ``BEGIN`` and the ``with`` body, or inside ``COMMIT``, is rolled back first: what it
+    held was never committed, and the next write (e.g. the status ``interrupted``) must not fail on it."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
 
     def __enter__(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -22,7 +22,7 @@ from archsearch.core.errors import UserError
 from archsearch.core.options import check_bool
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
-from archsearch.core.strategy import Strategy
+from archsearch.strategies.unseen import UnseenSampling
 
 ENUMERATION_LIMIT = 2_000_000  # dim combinations; above this the space is sampled without replacement
 
@@ -48,7 +48,7 @@ def valid_archs(space: SearchSpace, limit: int = ENUMERATION_LIMIT) -> Iterator[
             yield arch
 
 
-class ExhaustiveSearch(Strategy):
+class ExhaustiveSearch(UnseenSampling):
     """Every valid arch once, in a seeded random order (``shuffle=False``: in order), then again."""
 
     name = "exhaustive"
@@ -58,16 +58,16 @@ class ExhaustiveSearch(Strategy):
         self.shuffle = check_bool(self.name, "shuffle", shuffle)
 
     def setup(self) -> None:
+        super().setup()  # the archs drawn in a space too large to enumerate
         self._size = self.space.size()
         self._enumerable = self._size <= ENUMERATION_LIMIT
         self._order: np.ndarray | None = None
         self._order_state: dict[str, Any] | None = None  # the generator state that drew ``_order``
         self._position = 0
         self._found_in_pass = 0
-        self._seen: set[str] = set()  # spaces too large to enumerate
 
     def ask(self, n: int = 1) -> list[Arch]:
-        return [self._next() if self._enumerable else self._next_sampled() for _ in range(n)]
+        return [self._next() if self._enumerable else self.draw_unseen() for _ in range(n)]
 
     def _next(self) -> Arch:
         while True:
@@ -90,19 +90,12 @@ class ExhaustiveSearch(Strategy):
     def _permutation(self, rng: np.random.Generator) -> np.ndarray:
         return rng.permutation(self._size) if self.shuffle else np.arange(self._size)
 
-    def _next_sampled(self) -> Arch:
-        arch = self.space.sample_unseen(self.rng, lambda arch: arch.key() in self._seen)
-        self._seen.add(arch.key())
-        return arch
-
     def tell(self, results: Sequence[Result]) -> None:
         """The walk does not depend on results."""
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state.update(order_state=self._order_state, position=self._position, found=self._found_in_pass)
-        if self._seen:
-            state["seen"] = sorted(self._seen)
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -114,4 +107,3 @@ class ExhaustiveSearch(Strategy):
             generator.bit_generator.state = self._order_state
             self._order = self._permutation(generator)
         self._position, self._found_in_pass = int(state.get("position", 0)), int(state.get("found", 0))
-        self._seen = set(state.get("seen", ()))

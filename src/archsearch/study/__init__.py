@@ -13,7 +13,8 @@ commit. A module per job:
 
 from archsearch.store.base import stored_result
 from archsearch.study.components import Components, build_components
-from archsearch.study.records import Progress, best_trial
+from archsearch.study.records import Progress, best_trial, failure_reasons, study_cost
 from archsearch.study.study import Study
 
-__all__ = ["Components", "Progress", "Study", "best_trial", "build_components", "stored_result"]
+__all__ = ["Components", "Progress", "Study", "best_trial", "build_components", "failure_reasons", "stored_result",
+           "study_cost"]

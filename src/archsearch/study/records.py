@@ -3,14 +3,22 @@ becomes before it is committed."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from archsearch.core.arch import Arch, ArchText
 from archsearch.core.objectives import Goal, Objective
 from archsearch.core.result import Result
-from archsearch.store.base import TrialRecord, stored_result
+from archsearch.core.space import SearchSpace
+from archsearch.store.base import EpochRecord, TrialRecord, stored_result
+
+REASON_CHARS = 120  # a failure reason shortened to this many characters in tables and summaries
 
 
 @dataclass(frozen=True)
@@ -44,3 +52,64 @@ def trial_record(number: int, result: Result, started: float) -> TrialRecord:
     return TrialRecord(number, dict(result.arch), result.fidelity, result.status, dict(result.metrics),
                        float(result.cost_seconds), result.error, started, time.time(),
                        {name: list(values) for name, values in result.curves.items()})
+
+
+def study_cost(trials: Sequence[TrialRecord], epochs: Sequence[EpochRecord]) -> float:
+    """A study's cost, the one definition every report uses: its trials' cost plus the seconds of its one-shot
+    epochs and its pre-ranking (the supernet's training is part of what the search spent)."""
+    return float(sum(t.cost for t in trials) + sum(e.seconds for e in epochs))
+
+
+def short_reason(error: str | None, limit: int = REASON_CHARS) -> str:
+    """A failure reason on one line, cut to ``limit`` characters (``...`` marks the cut)."""
+    text = " ".join((error or "no reason recorded").split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def failure_reasons(trials: Sequence[TrialRecord]) -> list[tuple[str, int]]:
+    """The failed trials grouped by the kind of their reason (the reason with its hashes, numbers and quoted
+    values masked), each with the first reason of its kind (shortened) and a count, the most frequent first."""
+    counts: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    for trial in trials:
+        if trial.status == "failed":
+            reason = short_reason(trial.error)
+            kind = _reason_kind(reason)
+            counts[kind] += 1
+            example.setdefault(kind, reason)
+    return [(example[kind], count) for kind, count in counts.most_common()]
+
+
+def _reason_kind(reason: str) -> str:
+    masked = re.sub(r"'[^']*'|\"[^\"]*\"|\|\S*\|", "'…'", reason)  # quoted values, arch strings
+    return re.sub(r"\b[0-9a-f]{8,}\b|[-+]?\d+(\.\d+)?(e[-+]?\d+)?", "#", masked)
+
+
+def with_arch_text(trial: TrialRecord, space: SearchSpace) -> TrialRecord:
+    """``trial`` whose ``arch`` prints as the space's string (an ``ArchText``; still the stored dict)."""
+    try:
+        text = space.format(Arch(trial.arch))
+    except (KeyError, TypeError, ValueError):  # an arch the space no longer reads: keep the dict's own text
+        text = str(Arch(trial.arch))
+    return dataclasses.replace(trial, arch=ArchText(trial.arch, text))
+
+
+def trials_dataframe(trials: Sequence[TrialRecord], space: SearchSpace) -> Any:
+    """The trials as a pandas DataFrame, one row per trial (as Optuna's ``trials_dataframe``): number, arch (the
+    space's string), status, fidelity, cost, one column per metric (``metric_<name>``), error, started, finished
+    (as timestamps) and the arch's dims (``arch_<dim>``)."""
+    import pandas as pd
+
+    rows = []
+    for trial in trials:
+        row: dict[str, Any] = {"number": trial.number, "arch": str(with_arch_text(trial, space).arch),
+                               "status": trial.status, "fidelity": trial.fidelity, "cost": trial.cost}
+        row.update({f"metric_{name}": value for name, value in trial.metrics.items()})
+        row.update({"error": trial.error, "started": trial.started, "finished": trial.finished})
+        row.update({f"arch_{dim}": choice for dim, choice in trial.arch.items()})
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    for column in ("started", "finished"):
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column], unit="s")
+    return frame.set_index("number") if rows else frame

@@ -23,17 +23,17 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from archsearch.config import RUNTIME_KEYS, StudyConfig
-from archsearch.core.errors import UserError
+from archsearch.config import StudyConfig
 from archsearch.core.executor import Executor
 from archsearch.core.result import Result
 from archsearch.core.threads import ThreadPolicy, in_force, one_thread, resolve
 from archsearch.execution.processes import make_executor
 from archsearch.store.base import EpochRecord, ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
-from archsearch.study import checkpoints, phases
+from archsearch.study import budget, checkpoints, phases
 from archsearch.study.components import Components, build_components, is_one_shot, one_shot_engine, record_threads
 from archsearch.study.prerank import check_prerank
-from archsearch.study.records import Progress, best_trial, trial_record, trial_score
+from archsearch.study.records import (Progress, best_trial, study_cost, trial_record, trial_score, trials_dataframe,
+                                      with_arch_text)
 from archsearch.study.scheduler import Flight, Scheduler
 from archsearch.study.warm_start import load_prior
 
@@ -53,7 +53,7 @@ class Study:
         self._prior: Any = None  # another study's history (--warm-start), loaded by ``create``
         self.thread_policy: ThreadPolicy | None = None  # how ``create`` chose the trials' threads (None: fixed)
         self.epochs: list[EpochRecord] = store.epochs(experiment.id)
-        self.cost_spent = float(sum(t.cost for t in self.trials) + sum(e.seconds for e in self.epochs))
+        self.cost_spent = study_cost(self.trials, self.epochs)
         self._best = best_trial(self.trials, components.goal)
         self._best_score = -math.inf if self._best is None else trial_score(self._best, components.goal)
 
@@ -76,15 +76,14 @@ class Study:
 
     @classmethod
     def resume(cls, name: str, store: Store, executor: Executor | None = None,
-               runtime: dict[str, Any] | None = None) -> "Study":
+               runtime: dict[str, Any] | None = None, *, max_trials: int | None = None,
+               budget_seconds: float | None = None) -> "Study":
         """Continue a stored experiment; ``runtime`` may change where it runs (``RUNTIME_KEYS``: executor,
-        workers, address, ...), never what it searches. One process at a time (a lock; UserError otherwise)."""
+        workers, address, ...), never what it searches. ``max_trials`` / ``budget_seconds`` give it a new budget,
+        not below what it did: it goes on as if given that budget from the start (a finished study is extended;
+        ``budget.nothing_left`` tells at once whether anything is left). One process at a time (a lock)."""
         experiment = store.get_experiment(name)
-        config = StudyConfig.from_mapping({**experiment.config, "name": experiment.name})
-        for key, value in (runtime or {}).items():
-            if key not in RUNTIME_KEYS:
-                raise UserError(f"resume cannot change {key!r}; only {', '.join(RUNTIME_KEYS)}")
-            config.set(key, value)
+        config, changed = budget.resumed_config(experiment, store, runtime, max_trials, budget_seconds)
         components = build_components(config)
         store.lock_experiment(experiment.id, experiment.name)
         components.bind_strategy(config.seed)
@@ -92,6 +91,8 @@ class Study:
         checkpoint = store.checkpoint(experiment.id)
         study._unreplayed, study._pending = checkpoints.restore(name, checkpoint, study.trials, components.strategy)
         study._strategy_restored = checkpoint is not None
+        if changed:  # the store is written only once everything checked out
+            store.set_config(experiment.id, budget.stored_budget(experiment, config))
         if experiment.status != "running":
             store.set_status(experiment.id, "running")
         return study
@@ -144,8 +145,9 @@ class Study:
                                               self.config.gpus_per_trial, self.config.threads)
             self._run_trials(on_trial, on_message)
             clean = True
-        except BaseException:  # an error or an interrupt: resumable, the trials so far are kept
-            self.store.set_status(self.experiment.id, "failed")
+        except BaseException as exc:  # an error or an interrupt: resumable, the trials so far are kept
+            interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
+            self.store.set_status(self.experiment.id, "interrupted" if interrupted else "failed")
             raise
         finally:
             if owns_executor and self.executor is not None:
@@ -247,7 +249,12 @@ class Study:
     # -- results ------------------------------------------------------------------------------
     @property
     def best(self) -> TrialRecord | None:
-        return self._best
+        """The best trial by the goal; its ``arch`` prints as the space's string (``.arch.dict``: the mapping)."""
+        return None if self._best is None else with_arch_text(self._best, self.components.space)
+
+    def trials_dataframe(self) -> Any:
+        """The trials as a pandas DataFrame (one row per trial; metrics as ``metric_<name>`` columns)."""
+        return trials_dataframe(self.trials, self.components.space)
 
     def progress(self) -> Progress:
         best = self._best.metrics[self.components.objectives[0].metric] if self._best else math.nan

@@ -18,14 +18,14 @@ CIFAR-10; the default here is 10 so a laptop search ends (``--set strategy.epoch
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Union
 
 import torch
 
 from archsearch.core.arch import Arch
 from archsearch.core.errors import UserError
-from archsearch.core.options import check_bool, check_int, check_number
+from archsearch.core.recipe import TrainingRecipe, setting
 from archsearch.core.result import Result
 from archsearch.core.strategy import Strategy
 
@@ -50,55 +50,33 @@ Paths = Mapping[str, Union[torch.Tensor, int, tuple[torch.Tensor, int]]]
 
 
 @dataclass(frozen=True)
-class SupernetRecipe:
-    """How the supernet is trained (every field is a strategy option: ``--set strategy.epochs=5``)."""
+class SupernetRecipe(TrainingRecipe):
+    """How the supernet is trained (every field is a strategy option: ``--set strategy.epochs=5``); the settings
+    every recipe has are :class:`archsearch.core.recipe.TrainingRecipe`'s, some with checks of their own here."""
 
-    epochs: int = EPOCHS
+    epochs: int = setting(EPOCHS, kind="int", minimum=1)  # whole epochs: the learning rate is annealed per epoch
     batch_size: int = BATCH_SIZE
-    lr: float = LEARNING_RATE
-    lr_min: float = LEARNING_RATE_MIN
+    lr: float = setting(LEARNING_RATE, kind="number", minimum=0.0)
     momentum: float = MOMENTUM
-    weight_decay: float = WEIGHT_DECAY
-    grad_clip: float = GRAD_CLIP
-    train_portion: float = TRAIN_PORTION
-    fraction: float = 1.0  # a fixed subsample of the training split to search on (budgeted search)
-    arch_lr: float = ARCH_LEARNING_RATE
-    arch_weight_decay: float = ARCH_WEIGHT_DECAY
-    augment: bool = True
+    weight_decay: float = setting(WEIGHT_DECAY, kind="number", minimum=0.0, maximum=1.0)
+    grad_clip: float = setting(GRAD_CLIP, kind="number", minimum=0.0)
+    lr_min: float = setting(LEARNING_RATE_MIN, kind="number", minimum=0.0)
+    train_portion: float = setting(TRAIN_PORTION, kind="number", minimum=0.05, maximum=0.95)
+    # a fixed subsample of the training split to search on (budgeted search)
+    fraction: float = setting(1.0, kind="number", minimum=1e-6, maximum=1.0)
+    arch_lr: float = setting(ARCH_LEARNING_RATE, kind="number", minimum=0.0)
+    arch_weight_decay: float = setting(ARCH_WEIGHT_DECAY, kind="number", minimum=0.0, maximum=1.0)
     net: dict[str, Any] = field(default_factory=dict)  # supernet size, e.g. {"channels": 8, "cells_per_stage": 1}
-    hessian_every: int = HESSIAN_EVERY
-    hessian_iterations: int = HESSIAN_ITERATIONS
-    early_stop: bool = False
-    early_stop_window: int = EARLY_STOP_WINDOW
+    hessian_every: int = setting(HESSIAN_EVERY, kind="int", minimum=0)
+    hessian_iterations: int = setting(HESSIAN_ITERATIONS, kind="int", minimum=1)
+    early_stop: bool = setting(False, kind="bool")
+    early_stop_window: int = setting(EARLY_STOP_WINDOW, kind="int", minimum=1)
 
     @classmethod
     def from_options(cls, owner: str, options: Mapping[str, Any]) -> "SupernetRecipe":
-        checked = dict(options)
-        for name in ("epochs", "batch_size", "hessian_iterations", "early_stop_window"):
-            if name in checked:
-                checked[name] = check_int(owner, name, checked[name], 1)
-        if "hessian_every" in checked:
-            checked["hessian_every"] = check_int(owner, "hessian_every", checked["hessian_every"], 0)
-        for name in ("lr", "lr_min", "arch_lr", "grad_clip"):
-            if name in checked:
-                checked[name] = check_number(owner, name, checked[name], 0.0)
-        for name in ("momentum", "weight_decay", "arch_weight_decay"):
-            if name in checked:
-                checked[name] = check_number(owner, name, checked[name], 0.0, 1.0)
-        if "fraction" in checked:
-            checked["fraction"] = check_number(owner, "fraction", checked["fraction"], 1e-6, 1.0)
-        if "train_portion" in checked:
-            checked["train_portion"] = check_number(owner, "train_portion", checked["train_portion"], 0.05, 0.95)
-        for name in ("augment", "early_stop"):
-            if name in checked:
-                checked[name] = check_bool(owner, name, checked[name])
-        if not isinstance(checked.get("net", {}), Mapping):
+        if not isinstance(options.get("net", {}), Mapping):
             raise UserError(f"{owner}: net must be a mapping of network options, e.g. {{channels: 8}}")
-        return cls(**checked)
-
-    @classmethod
-    def option_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+        return super().from_options(owner, options)
 
 
 class OneShotStrategy(Strategy):

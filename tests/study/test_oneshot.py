@@ -12,6 +12,7 @@ from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
 from archsearch.store.sqlite import SQLiteStore
 from archsearch.study import Study
+from tests.conftest import write_cifar
 
 NET = {"channels": 4, "cells_per_stage": 1}
 
@@ -105,8 +106,6 @@ def test_cli_one_shot_search_show_and_errors(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_derived_arch_goes_to_the_table_when_searching_on_the_benchmark_dataset(tmp_path: Path) -> None:
-    from tests.data.test_datasets import write_cifar
-
     write_cifar(tmp_path / "cifar-10-batches-py")
     cfg = StudyConfig.from_mapping({"name": "tab", "strategy": "gdas", "data_dir": str(tmp_path),
                                     "strategy_options": {"epochs": 1, "batch_size": 32, "net": NET}})

@@ -12,7 +12,7 @@ from archsearch.core.errors import UserError
 from archsearch.store.memory import InMemoryStore
 from archsearch.store.sqlite import SQLiteStore
 from archsearch.study import Progress, Study, best_trial
-from tests.strategies.test_strategy_contract import ASK_TELL, FAST_OPTIONS
+from tests.conftest import FAST_OPTIONS, ask_tell_strategies, interrupt_after
 
 
 def config(**overrides: object) -> StudyConfig:
@@ -41,7 +41,7 @@ def test_max_trials_without_time_budget() -> None:
 def test_best_is_the_best_objective_and_reports_the_200_epoch_test() -> None:
     study = Study.create(config(max_trials=40), InMemoryStore()).run()
     best = best_trial(study.trials, study.components.objectives[0])
-    assert best is study.best
+    assert best == study.best and best.number == study.best.number
     assert best.metrics["valid_acc"] == max(t.metrics["valid_acc"] for t in study.trials)
     assert study.reported_value() == best.metrics["final_test_acc"]
 
@@ -71,20 +71,13 @@ def test_a_raising_estimator_fails_the_trial_and_the_search_goes_on() -> None:
 
 
 @pytest.mark.parametrize("stop_at", [1, 23])
-@pytest.mark.parametrize("strategy", ASK_TELL)  # one-shot resume: tests/test_study_oneshot.py
+@pytest.mark.parametrize("strategy", ask_tell_strategies())  # one-shot resume: tests/study/test_oneshot.py
 def test_resume_after_interruption_equals_uninterrupted_run(strategy: str, stop_at: int, tmp_path: Path) -> None:
     settings = {"strategy": strategy, "max_trials": 60, "seed": 11, "strategy_options": FAST_OPTIONS.get(strategy, {})}
     reference = Study.create(config(**settings), InMemoryStore()).run()
 
     store = SQLiteStore(tmp_path / "runs.db")
-    interrupted = Study.create(config(**settings), store)
-
-    def stop(progress: Progress) -> None:
-        if progress.trials == stop_at:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        interrupted.run(on_trial=stop)
+    interrupt_after(Study.create(config(**settings), store), stop_at)
     store.close()
 
     store = SQLiteStore(tmp_path / "runs.db", create=False)
@@ -115,10 +108,7 @@ def test_zero_cost_prerank_warm_starts_the_strategy_and_resume_reuses_it(tmp_pat
     assert len(record.ranking) == 6 and scores == sorted(scores, reverse=True)
     assert [t.arch for t in expected.trials[:3]] == [arch for arch, _ in record.ranking[:3]]
     store = SQLiteStore(tmp_path / "b.db")
-    with pytest.raises(KeyboardInterrupt):
-        def stop(progress: Progress) -> None:
-            raise KeyboardInterrupt
-        Study.create(cfg(), store).run(on_trial=stop)
+    interrupt_after(Study.create(cfg(), store), 1)
     resumed = Study.resume("t", store).run()
     assert history(resumed) == history(expected)
     assert len([e for e in store.epochs(1) if e.kind == "prerank"]) == 1
@@ -150,12 +140,6 @@ def test_multi_objective_config_from_yaml_lists_and_resume(tmp_path: Path) -> No
     reference = Study.create(StudyConfig.from_mapping(settings.to_dict()), InMemoryStore()).run()
     assert all(t.metrics["flops"] > 0 and t.metrics["params"] > 0 for t in reference.trials)
     store = SQLiteStore(tmp_path / "runs.db")
-
-    def stop(progress: Progress) -> None:
-        if progress.trials == 17:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        Study.create(StudyConfig.from_mapping(settings.to_dict()), store).run(on_trial=stop)
+    interrupt_after(Study.create(StudyConfig.from_mapping(settings.to_dict()), store), 17)
     resumed = Study.resume("t", store).run()
     assert history(resumed) == history(reference)

@@ -12,6 +12,7 @@ from archsearch.config import StudyConfig
 from archsearch.execution.serial import SerialExecutor
 from archsearch.store.sqlite import SQLiteStore
 from archsearch.study import Study
+from tests.conftest import interrupt_after
 
 
 class BatchingSerialExecutor(SerialExecutor):
@@ -56,13 +57,7 @@ def test_kill_inside_a_batch_then_resume_equals_an_uninterrupted_run(tmp_path: P
 
     store = SQLiteStore(tmp_path / "runs.db")
     study = Study.create(config(**keys), store, executor=BatchingSerialExecutor())
-
-    def kill(progress) -> None:  # type: ignore[no-untyped-def]
-        if progress.trials == kill_after:
-            raise Killed
-
-    with pytest.raises(Killed):
-        study.run(on_trial=kill)
+    interrupt_after(study, kill_after, Killed)
     store.close()
     stored = SQLiteStore(tmp_path / "runs.db", create=False)
     assert len(stored.trials(study.experiment.id)) == kill_after
@@ -74,14 +69,7 @@ def test_resume_refuses_stored_trials_the_strategy_did_not_ask(tmp_path: Path) -
     from archsearch.core.errors import UserError
 
     store = SQLiteStore(tmp_path / "runs.db")
-    study = Study.create(config(), store, executor=BatchingSerialExecutor())
-
-    def kill(progress) -> None:  # type: ignore[no-untyped-def]
-        if progress.trials == 4:
-            raise Killed
-
-    with pytest.raises(Killed):
-        study.run(on_trial=kill)
+    interrupt_after(Study.create(config(), store, executor=BatchingSerialExecutor()), 4, Killed)
     # a store of the batch era: its checkpoint lagged behind the stored trials of the interrupted batch
     store._db.execute("UPDATE strategy_state SET trial_count=3, pending='[]'")
     store._db.execute("UPDATE trials SET arch='{\"edge_1_0\":\"none\"}' WHERE number=3")
@@ -99,13 +87,7 @@ def test_constructor_values_survive_the_training_defaults() -> None:
 def test_the_checkpoint_lists_the_trials_in_flight(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "runs.db")
     study = Study.create(config(), store, executor=BatchingSerialExecutor())
-
-    def kill(progress) -> None:  # type: ignore[no-untyped-def]
-        if progress.trials == 5:
-            raise Killed
-
-    with pytest.raises(Killed):
-        study.run(on_trial=kill)
+    interrupt_after(study, 5, Killed)
     checkpoint = store.checkpoint(study.experiment.id)
     assert checkpoint.trial_count == 5 and len(checkpoint.pending) == 3
     assert all(p["attempts"] == 0 and p["fidelity"] is None for p in checkpoint.pending)  # None: the default
