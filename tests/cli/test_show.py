@@ -75,3 +75,11 @@ def test_show_prints_the_study_cost_and_a_dash_for_no_eigenvalue(tmp_path: Path,
     assert "cost: 257 s" in out
     epoch_row = next(line for line in out.splitlines() if line.split()[:1] == ["1"])
     assert "nan" not in epoch_row and " - " in epoch_row
+
+
+def test_long_json_archs_in_reasons_are_one_kind() -> None:
+    archs = ['{"edge_0_1":"avg_pool_3x3","edge_0_2":"nor_conv_3x3","edge_1_2":"nor_conv_1x1","edge_0_3":"none"}',
+             '{"edge_0_1":"none","edge_0_2":"none","edge_1_2":"none","edge_0_3":"avg_pool_3x3"}']
+    trials = [TrialRecord(i, {}, None, "failed", {}, 0.0, f"arch {a} is not in table t.csv (a partial table of 4 archs)")
+              for i, a in enumerate(archs)]
+    assert [count for _, count in failure_reasons(trials)] == [2]

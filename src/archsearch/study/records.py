@@ -73,15 +73,14 @@ def failure_reasons(trials: Sequence[TrialRecord]) -> list[tuple[str, int]]:
     example: dict[str, str] = {}
     for trial in trials:
         if trial.status == "failed":
-            reason = short_reason(trial.error)
-            kind = _reason_kind(reason)
+            kind = _reason_kind(" ".join((trial.error or "").split()))  # the whole reason: a cut would split kinds
             counts[kind] += 1
-            example.setdefault(kind, reason)
+            example.setdefault(kind, short_reason(trial.error))
     return [(example[kind], count) for kind, count in counts.most_common()]
 
 
 def _reason_kind(reason: str) -> str:
-    masked = re.sub(r"'[^']*'|\"[^\"]*\"|\|\S*\|", "'…'", reason)  # quoted values, arch strings
+    masked = re.sub(r"\{[^{}]*\}|'[^']*'|\"[^\"]*\"|\|\S*\|", "'…'", reason)  # JSON archs, quoted values, arch strings
     return re.sub(r"\b[0-9a-f]{8,}\b|[-+]?\d+(\.\d+)?(e[-+]?\d+)?", "#", masked)
 
 
