@@ -202,7 +202,7 @@ def test_best_checkpoint_of_a_stored_search() -> None:
     config = {"space": "nb201", "dataset": "digits", "seed": 4, "objective": "valid_acc:max",
               "estimator_options": {"net": NET}}
     experiment = store.create_experiment("s", config, 4)
-    with pytest.raises(UserError, match="no successful trial to export"):
+    with pytest.raises(UserError, match="no successful trial"):
         best_checkpoint(store, "s")
     worse = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
     for number, (text, acc) in enumerate(((worse, 10.0), (ARCH_STRING, 50.0))):

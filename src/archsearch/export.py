@@ -268,21 +268,14 @@ def arch_checkpoint(space: str | SearchSpace, arch: str | Mapping[str, Any], dat
 
 def best_checkpoint(store: Any, name: str) -> Checkpoint:
     """:func:`seeded_checkpoint` of the best trial (by its goal) of experiment ``name`` of ``store``."""
-    from archsearch.config import StudyConfig
-    from archsearch.spaces import space_from_config
-    from archsearch.study import best_trial
+    from archsearch.study.records import stored_best
 
-    experiment = store.get_experiment(name)
-    config, options = experiment.config, dict(experiment.config.get("estimator_options", {}))
-    goal = StudyConfig.from_mapping({k: v for k, v in config.items() if k in ("objective", "constraint", "reward")})
-    best = best_trial(store.trials(experiment.id), goal.goal())
-    if best is None:
-        raise UserError(f"experiment {name!r} has no successful trial to export")
-    space = space_from_config(config)
-    return seeded_checkpoint(space, space.validate(best.arch), config["dataset"], net=options.get("net"),
+    best = stored_best(store, name)
+    config, options = best.config, dict(best.config.get("estimator_options", {}))
+    return seeded_checkpoint(best.space, best.arch, config["dataset"], net=best.net,
                              seed=int(config.get("seed", 0)), data_dir=config.get("data_dir"),
                              dataset_options=options.get("dataset_options"),
-                             tabular=config.get("estimator") == "tabular", metrics=best.metrics)
+                             tabular=config.get("estimator") == "tabular", metrics=best.trial.metrics)
 
 
 def check_net_options(space: SearchSpace, net: Mapping[str, Any]) -> None:

@@ -26,6 +26,17 @@ def test_search_with_training_then_show_and_export(tmp_path: Path, capsys: pytes
                  "genotype,torchscript"]) == 0
     genotype = json.loads((tmp_path / "x" / "genotype.json").read_text())
     assert genotype["input_shape"] == [1, 8, 8] and genotype["net"] == {"channels": 4, "cells_per_stage": 1}
+    capsys.readouterr()
+    assert main(["show", "t", "--store", store, "--json"]) == 0
+    best = json.loads(capsys.readouterr().out)["best"]["arch"]
+    retrained = tmp_path / "best.pt"
+    assert main(["train", "--from-study", "t", "--store", store, "--epochs", "1", "--device", "cpu",
+                 "--out", str(retrained), "--json"]) == 0  # the study's dataset (digits) and network options
+    out = capsys.readouterr().out
+    assert f"best of 't': trial" in out and json.loads(out.splitlines()[-1])["arch"] == best
+    assert main(["export", "--checkpoint", str(retrained), "--out-dir", str(tmp_path / "y"), "--formats", "genotype"]) == 0
+    genotype = json.loads((tmp_path / "y" / "genotype.json").read_text())
+    assert genotype["input_shape"] == [1, 8, 8] and genotype["net"] == {"channels": 4, "cells_per_stage": 1}
 
 
 def test_train_saves_a_checkpoint_that_exports(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -50,6 +61,8 @@ def test_train_saves_a_checkpoint_that_exports(tmp_path: Path, capsys: pytest.Ca
     (["train", "--arch", "|bad|", "--dataset", "digits"], "arch"),
     (["train", "--arch", ARCH, "--dataset", "digits", "--set", "seed=3"], "--seed"),
     (["train", "--arch", ARCH, "--dataset", "digits", "--set", "momentum_typo=3"], "unknown option"),
+    (["train", "--from-study", "ghost", "--store", "runs.db"], "store not found"),
+    (["train", "--from-study", "t", "--space", "nb201"], "leave out --space"),
     (["export", "--out-dir", "x"], "exactly one"),
     (["export", "--checkpoint", "/nonexistent.pt"], "checkpoint not found"),
 ])

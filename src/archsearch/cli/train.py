@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from archsearch.cli.common import ExampleHelpFormatter, format_metrics
+from archsearch.cli.common import DEFAULT_STORE, ExampleHelpFormatter, format_metrics, open_store
 from archsearch.config import set_dotted
 from archsearch.core.errors import UserError
 
@@ -27,10 +27,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Train one architecture with the train estimator's recipe (SGD Nesterov, cosine lr) and save "
                     "a checkpoint loadable with torch.load(weights_only=True) and by 'archsearch export'.",
         epilog=EXAMPLE, formatter_class=ExampleHelpFormatter)
-    parser.add_argument("--arch", required=True, help="architecture string (the space's native form or JSON)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--arch", help="architecture string (the space's native form or JSON)")
+    source.add_argument("--from-study", metavar="NAME",
+                        help="train the best arch of experiment NAME (in --store) with its space and network options")
+    parser.add_argument("--store", default=DEFAULT_STORE, help=f"the store of --from-study (default {DEFAULT_STORE})")
     parser.add_argument("--space", default=None, help="search space (default: nb201)")
     parser.add_argument("--space-file", default=None, help="YAML/JSON file declaring the space (sets --space declared)")
-    parser.add_argument("--dataset", default="mnist5k", help="dataset (archsearch list datasets; default mnist5k)")
+    parser.add_argument("--dataset", default=None,
+                        help="dataset (archsearch list datasets; default mnist5k, or the study's with --from-study)")
     parser.add_argument("--epochs", type=float, default=30.0, help="epochs (default 30)")
     parser.add_argument("--fraction", type=float, default=1.0, help="fraction of the train split to use")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialisation and batches")
@@ -71,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
     flagged = sorted(set(options) & FLAG_OPTIONS)
     if flagged:
         raise UserError(f"set {flagged[0]} with its flag (--{flagged[0].replace('_', '-')}), not --set")
-    space_name, space = _space(args)
-    arch = space.parse(args.arch)
+    space_name, space, arch = _space_and_arch(args, options)
+    args.dataset = args.dataset or "mnist5k"
     estimator = TrainEstimator(space, args.dataset, fidelity=args.epochs, seed=args.seed, device=args.device,
                                data_dir=args.data_dir, download=args.download, fraction=args.fraction, **options)
     print(f"training {space.format(arch)} on {args.dataset} for {args.epochs:g} epochs on {estimator.device}",
@@ -99,6 +104,30 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {format_metrics(metrics)}\n  valid_acc by epoch: "
               + ", ".join(f"{v:.2f}" for v in history.curves["valid_acc"]) + f"\ncheckpoint saved to {out}")
     return 0
+
+
+def _space_and_arch(args: argparse.Namespace, options: dict[str, Any]) -> tuple[str, Any, Any]:
+    """The space's name, the space and the arch: from --arch (and --space / --space-file), or the best trial of
+    --from-study with the study's space, its network options (under those given with --set) and its dataset
+    (unless --dataset is given)."""
+    if args.from_study is None:
+        space_name, space = _space(args)
+        return space_name, space, space.parse(args.arch)
+    if args.space is not None or args.space_file is not None:
+        raise UserError("--from-study takes the study's space; leave out --space and --space-file")
+    from archsearch.study.records import stored_best
+
+    store = open_store(args.store, create=False, write=False)
+    try:
+        best = stored_best(store, args.from_study)
+    finally:
+        store.close()
+    if best.net is not None:
+        options["net"] = {**best.net, **options.get("net", {})}
+    if args.dataset is None:
+        args.dataset = best.config.get("dataset")
+    print(f"best of {args.from_study!r}: trial {best.trial.number}, {best.space.format(best.arch)}", flush=True)
+    return str(best.config["space"]), best.space, best.arch
 
 
 def _space(args: argparse.Namespace) -> tuple[str, Any]:

@@ -112,3 +112,32 @@ def trials_dataframe(trials: Sequence[TrialRecord], space: SearchSpace) -> Any:
         if column in frame:
             frame[column] = pd.to_datetime(frame[column], unit="s")
     return frame.set_index("number") if rows else frame
+
+
+@dataclass(frozen=True)
+class StoredBest:
+    """The best trial of a stored experiment with what rebuilds its network: the space (with its options), the
+    arch validated by it, the experiment's config and the estimator's network options (None: the space's own)."""
+
+    trial: TrialRecord
+    space: SearchSpace
+    arch: Arch
+    config: dict[str, Any]
+    net: dict[str, Any] | None
+
+
+def stored_best(store: Any, name: str) -> StoredBest:
+    """The best trial (by the experiment's goal) of experiment ``name``; UserError when it has none."""
+    from archsearch.config import StudyConfig
+    from archsearch.core.errors import UserError
+    from archsearch.spaces import space_from_config
+
+    experiment = store.get_experiment(name)
+    config = experiment.config
+    goal = StudyConfig.from_mapping({k: v for k, v in config.items() if k in ("objective", "constraint", "reward")})
+    best = best_trial(store.trials(experiment.id), goal.goal())
+    if best is None:
+        raise UserError(f"experiment {name!r} has no successful trial yet")
+    space = space_from_config(config)
+    net = dict(config.get("estimator_options", {})).get("net")
+    return StoredBest(best, space, space.validate(best.arch), dict(config), None if net is None else dict(net))
