@@ -7,52 +7,21 @@ import math
 import pickle
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 
 from archsearch.benchmarks import load_benchmark
 from archsearch.benchmarks.builder import export_benchmark
 from archsearch.benchmarks.table import load_table, metadata_path, write_table
-from archsearch.benchmarks.table_meta import TableMeta, parse_metadata
+from archsearch.benchmarks.table_meta import parse_metadata
 from archsearch.compare import table_optimum
 from archsearch.config import StudyConfig
 from archsearch.core.arch import Arch
-from archsearch.core.dims import Categorical, Integer
 from archsearch.core.errors import ArchError, SearchAborted, UserError
 from archsearch.estimators.tabular import TabularEstimator
 from archsearch.store.memory import InMemoryStore
 from archsearch.study import Study
-
-# a declared chain space of 2 x 3 archs (its definition travels in the table's metadata)
-CHAIN = {"name": "t2x3", "kind": "chain", "stem_channels": 4,
-         "dims": {"block1": ["skip_connect", "nor_conv_3x3"], "depth": {"low": 1, "high": 3}},
-         "layers": ["block1", {"op": "nor_conv_3x3", "repeat": "depth"}]}
-FIDELITIES = (1.0, 4.0)
-
-
-def synthetic_meta(**changes) -> TableMeta:
-    fields = dict(space="declared", space_options=CHAIN, dataset="digits",
-                  dims={"block1": Categorical(["skip_connect", "nor_conv_3x3"]), "depth": Integer(1, 3)},
-                  fidelities=FIDELITIES, fidelity=4.0, metrics={"valid_acc": "max", "test_acc": "max",
-                                                               "train_seconds": "min"},
-                  objective="valid_acc", report="test_acc", cost="train_seconds", curves={"valid_acc": "curve_valid_acc"})
-    fields.update(changes)
-    return TableMeta(**fields)
-
-
-def synthetic_rows(skip: int = 0) -> list[dict]:
-    """Every arch of CHAIN at both fidelities with values from a seeded generator; ``skip`` archs left out."""
-    rng = np.random.default_rng(7)
-    rows = []
-    archs = [Arch({"block1": b, "depth": d}) for b in ("skip_connect", "nor_conv_3x3") for d in (1, 2, 3)]
-    for arch in archs[skip:]:
-        for fidelity in FIDELITIES:
-            curve = rng.uniform(0, 100, size=int(fidelity)).tolist()
-            rows.append({**arch, "fidelity": fidelity, "valid_acc": curve[-1], "test_acc": float(rng.uniform(0, 100)),
-                         "train_seconds": float(rng.uniform(1, 9)) * fidelity, "curve_valid_acc": curve})
-    return rows
-
+from tests.benchmarks.conftest import CHAIN, synthetic_meta, synthetic_rows
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
 def test_round_trip(tmp_path: Path, suffix: str) -> None:

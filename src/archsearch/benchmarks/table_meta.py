@@ -26,7 +26,9 @@ FORMAT = "archsearch-table/1"
 SUFFIXES = (".parquet", ".csv")
 META_SUFFIX = ".meta.yaml"
 FIDELITY_COLUMN = "fidelity"
-MISSING_MODES = ("fail", "error")  # a missing arch: a failed trial, or an error that stops the search
+# a missing arch: a failed trial, an error that stops the search, or never asked (the search space is restricted to
+# the table's archs: archsearch.benchmarks.table_space)
+MISSING_MODES = ("fail", "error", "restrict")
 DIRECTIONS = ("max", "min")
 META_KEYS = ("format", "space", "space_options", "dataset", "dims", "fidelities", "fidelity", "metrics",
              "objective", "report", "cost", "curves", "missing", "description")

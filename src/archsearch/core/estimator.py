@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from archsearch.core.arch import Arch
 from archsearch.core.result import Result
+from archsearch.core.space import SearchSpace
 
 
 class Estimator(ABC):
@@ -33,6 +34,11 @@ class Estimator(ABC):
         """The metric names its results carry at ``fidelity`` (a table may lack some at a fidelity); empty:
         unknown. Default: ``metrics()`` at every fidelity."""
         return self.metrics()
+
+    def search_space(self, space: SearchSpace) -> SearchSpace:
+        """The space the strategy searches with this estimator: ``space`` itself, unless the estimator can only
+        score part of it and restricts the search to that part (a partial table with ``missing: restrict``)."""
+        return space
 
     def describe(self) -> dict[str, Any]:
         return {"estimator": self.name}

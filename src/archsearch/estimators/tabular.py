@@ -69,6 +69,14 @@ class TabularEstimator(Estimator):
     def fidelities(self) -> tuple[float, ...]:
         return self.benchmark.fidelities(self.dataset)
 
+    def search_space(self, space: SearchSpace) -> SearchSpace:
+        """With ``missing: restrict``, ``space`` restricted to the table's archs (a partial table's search)."""
+        if self.missing != "restrict":
+            return space
+        from archsearch.benchmarks.table_space import TableSpace
+
+        return TableSpace(space, [self.benchmark.arch_at(index) for index in range(len(self.benchmark))])
+
     def metrics(self) -> tuple[str, ...]:
         return self.metric_names(self.fidelity)
 

@@ -51,6 +51,7 @@ def build_components(config: StudyConfig) -> Components:
         if benchmark_space != config.space:
             raise UserError(f"benchmark {config.benchmark!r} tabulates space {benchmark_space!r}, not {config.space!r}")
     estimator = _create_estimator(config, space)
+    space = estimator.search_space(space)  # e.g. a partial table's archs only
     goal, report = config.goal(), Objective.parse(config.report)
     _check_metrics(estimator, config.fidelity, [*goal.metrics(), report.metric])
     return Components(space, strategy, estimator, goal, report, _fidelity_ladder(estimator, goal))
