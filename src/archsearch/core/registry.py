@@ -103,6 +103,10 @@ TRAINING_DEFAULTS = {"benchmark": None, "fidelity": None, "dataset": "mnist5k", 
 # seconds, the 98-epoch accuracy reported.
 NB301_DEFAULTS = {"space": "darts", "space_options": {"none_op": False}, "benchmark": None, "fidelity": None,
                   "dataset": "cifar10", "budget_seconds": 500_000.0, "report": "final_valid_acc"}
+# nb201-mnist5k: archsearch's own table (4 epochs on mnist5k, real train seconds): a trial budget, the test
+# accuracy reported.
+NB201_MNIST5K_DEFAULTS = {"dataset": "mnist5k", "fidelity": 4, "report": "test_acc", "budget_seconds": None,
+                          "max_trials": 50}
 # nb101-zc500 records no training time: a trial budget.
 NB101_ZC500_DEFAULTS = {"fidelity": 108, "report": "valid_acc", "budget_seconds": None, "max_trials": 100}
 
@@ -190,3 +194,6 @@ BENCHMARKS.register("nb201", "archsearch.benchmarks.nb201:load_nb201",
 BENCHMARKS.register("nb101-zc500", "archsearch.benchmarks.nb101:load_nb101_zc500",
                     "partial NAS-Bench-101: the 292 cells of NASLib's 500-key zero-cost subset; cifar10, 108 epochs, no train time",
                     NB101_ZC500_DEFAULTS)
+BENCHMARKS.register("nb201-mnist5k", "archsearch.benchmarks.shipped:load_nb201_mnist5k",
+                    "archsearch's own NB201 table: sampled cells at C=8, N=1 trained 4 epochs on mnist5k; a partial "
+                    "table searched within its archs", NB201_MNIST5K_DEFAULTS)
