@@ -44,6 +44,7 @@ from archsearch.strategies.oneshot.base import EARLY_STOP_RATIO, OneShotStrategy
 ARCH_SPLIT_SEED = 0     # the weights / architecture cut of the training split, the same for every search
 LOGIT_INIT_SCALE = 1e-3
 EVAL_BATCH = 256
+RECALIBRATION_SEED = 0  # the training batches that recalibrate BatchNorm, the same for every arch
 HESSIAN_BATCH = 64
 PROGRESS_SECONDS = 10.0  # an epoch longer than this reports its progress this often (``on_progress``)
 
@@ -130,7 +131,7 @@ class OneShotSearch:
             arch = Arch(self.stopped_early) if self.stopped_early is not None else self.derived_arch()
             return [arch], None
         started = time.perf_counter()
-        scored = [(arch, self.shared_accuracy(arch)) for arch in candidates]
+        scored = [(arch, self.shared_accuracy(arch, recalibrate=self.strategy.bn_recalibration)) for arch in candidates]
         ranked = sorted(scored, key=lambda pair: -pair[1])
         record = EpochRecord(self.epoch, time.perf_counter() - started,
                              {"candidates": float(len(ranked)), "best_shared_acc": ranked[0][1]},
@@ -228,13 +229,36 @@ class OneShotSearch:
         return None if self.strategy.arch_step == "none" else self.supernet.derive(self.logits)
 
     @torch.no_grad()
-    def shared_accuracy(self, arch: Arch, split: DeviceSplit | None = None) -> float:
-        """Accuracy (%) of ``arch``'s paths with the shared weights (batch-statistics BatchNorm)."""
-        self.supernet.train()
+    def shared_accuracy(self, arch: Arch, split: DeviceSplit | None = None, recalibrate: int = 0) -> float:
+        """Accuracy (%) of ``arch``'s paths with the shared weights: BatchNorm with the statistics of each
+        evaluation batch, or (``recalibrate`` > 0) with running statistics recomputed for this path on that many
+        batches of the weights' part of the training split, then frozen (SPOS, Guo et al. ECCV 2020, Sec. 3.3;
+        Yu et al. ICLR 2020: BN recalibration before a sub-network is scored)."""
         split, paths, correct = split or self.holdout, self.supernet.paths_of(arch), 0
+        if recalibrate:
+            self._recalibrate_batchnorm(paths, recalibrate)
+        self.supernet.train(not recalibrate)
         for x, y in self.data.batches(split, EVAL_BATCH):
             correct += int((self.supernet(x, paths).argmax(1) == y).sum())
+        self.supernet.train()
         return 100.0 * correct / max(1, len(split))
+
+    def _recalibrate_batchnorm(self, paths: Mapping[str, Any], batches: int) -> None:
+        """Reset every BatchNorm's running statistics and average them anew over ``batches`` training batches of
+        ``paths`` (a fixed generator: the same batches for every arch)."""
+        norms = [m for m in self.supernet.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        momenta = [m.momentum for m in norms]
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a cumulative average over the recalibration batches
+        self.supernet.train()
+        order = torch.Generator().manual_seed(RECALIBRATION_SEED)
+        for step, (x, _) in enumerate(self.data.batches(self.weights_part, self.recipe.batch_size, generator=order)):
+            if step >= batches:
+                break
+            self.supernet(x, paths)
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
 
     def hessian_eigenvalue(self) -> float:
         """Dominant eigenvalue of the held-out loss' Hessian w.r.t. the logits (softmax relaxation)."""

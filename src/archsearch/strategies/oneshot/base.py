@@ -85,6 +85,7 @@ class OneShotStrategy(Strategy):
     requires: ClassVar[frozenset[str]] = frozenset({"supernet"})
     supports_warm_start: ClassVar[bool] = False
     arch_step: ClassVar[str] = "bilevel"  # "bilevel": arch half; "joint": same batch as the weights; "none"
+    bn_recalibration: int = 0  # batches that recalibrate BatchNorm per path before a candidate is scored (0: batch stats)
     option_names: ClassVar[tuple[str, ...]] = ()  # the subclass's own options
 
     def __init__(self, **options: Any) -> None:
