@@ -21,7 +21,7 @@ import yaml
 
 from archsearch.core.arch import Arch
 from archsearch.core.errors import UserError
-from archsearch.core.objectives import Goal
+from archsearch.core.objectives import Goal, Objective
 from archsearch.report import figures
 from archsearch.report.formatting import format_arch, stored_goal, stored_objectives
 from archsearch.report.html import (Section, arch_cell, arch_markup, code_block, esc, figure_block, key_values, page,
@@ -323,6 +323,9 @@ def _epochs(config: dict[str, Any], epochs: Sequence[EpochRecord]) -> Section | 
                 enumerate(record.ranking[:TOP_K])]
         body.append("<h3>Ranking by shared weights</h3>" + table(["rank", "shared-weight acc", "arch"], rows,
                                                                   raw_columns=(2,)))
+        agreement = ranking_agreement(config, record)
+        if agreement is not None:
+            body.append(paragraph(agreement))
     return Section("oneshot", "One-shot search", "".join(body)) if body else None
 
 
@@ -342,3 +345,32 @@ def write_report(path: str, document: str) -> None:
 
 
 __all__ = ["study_report", "write_report", "esc"]
+
+
+MIN_RANKED = 5  # archs found in the table below which no rank correlation is stated
+
+
+def ranking_agreement(config: dict[str, Any], record: EpochRecord) -> str | None:
+    """Kendall tau and Spearman rho of a shared-weight ranking against the study's benchmark table (the table's
+    objective metric at the study's fidelity), over the ranked archs the table holds; None without a table or
+    with fewer than ``MIN_RANKED`` of them."""
+    if not config.get("benchmark"):
+        return None
+    from scipy.stats import kendalltau, spearmanr
+
+    from archsearch.benchmarks import load_benchmark
+
+    table, metric = load_benchmark(config["benchmark"]), Objective.parse(config["objective"].split(",")[0]).metric
+    fidelity = config.get("fidelity") or max(table.fidelities(config["dataset"]))
+    pairs = []
+    for arch, shared in record.ranking:
+        try:
+            pairs.append((shared, table.query(arch, config["dataset"], fidelity)[metric]))
+        except (UserError, KeyError):  # an arch the table lacks (ArchError is a UserError), a metric it lacks
+            continue
+    if len(pairs) < MIN_RANKED:
+        return None
+    shared, truth = zip(*pairs)
+    return (f"Ranking against the table {config['benchmark']}: Kendall tau {kendalltau(shared, truth)[0]:.3f}, "
+            f"Spearman rho {spearmanr(shared, truth)[0]:.3f} over the {len(pairs)} ranked archs it holds "
+            f"({metric} at {fidelity:g} epochs, trained stand-alone).")
