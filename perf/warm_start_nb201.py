@@ -26,7 +26,7 @@ import numpy as np
 
 from archsearch.config import StudyConfig
 from archsearch.store.sqlite import SQLiteStore
-from archsearch.study import Progress, Study
+from archsearch.study import Study
 
 RESULTS = Path(__file__).parent / "results" / "warm_start_nb201.json"
 TARGETS = ("cifar100", "ImageNet16-120")

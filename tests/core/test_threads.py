@@ -5,7 +5,6 @@ worker processes and Ray tasks run with the policy's counts."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
