@@ -7,7 +7,11 @@ The build is ``archsearch bench build`` (resumable: run the same command again a
         --executor processes --workers 2 --threads 1 --store nb201_mnist5k_build.db --name nb201-mnist5k-s0 \\
         --out nb201_mnist5k.csv
 
-This script runs that build through the library (same study, same store, same name), then writes its ok trials
+``--second-seed`` then trains the same archs again with other training seeds (study seed 1, the walk of seed 0:
+``exhaustive``'s ``order_seed``) as ``nb201-mnist5k-s1``; the table gets its accuracies as ``valid_acc_seed1`` /
+``test_acc_seed1`` and the summary the seed-to-seed Kendall tau (the table's noise ceiling).
+
+This script runs the build(s) through the library (same study, same store, same name), then writes its ok trials
 as ``src/archsearch/benchmarks/data/nb201_mnist5k.parquet`` with ``missing: restrict`` (a partial table searched
 within its archs) and a description of how it was made, and a summary (archs, spread of test accuracy, build
 cost) to ``perf/results/nb201_mnist5k_table.json``. ``--snapshot`` writes what the store holds so far without
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -35,32 +40,67 @@ from archsearch.spaces import space_from_config  # noqa: E402
 from archsearch.store.sqlite import SQLiteStore  # noqa: E402
 
 NAME = "nb201-mnist5k-s0"
+SECOND = "nb201-mnist5k-s1"
+SEED_COLUMNS = ("valid_acc", "test_acc")  # the second seed's columns: <name>_seed1
 SAMPLE, EPOCHS, SEED = 500, 4.0, 0
 NET = {"channels": 8, "cells_per_stage": 1}
 OUT = ROOT / "src" / "archsearch" / "benchmarks" / "data" / "nb201_mnist5k.parquet"
 SUMMARY = ROOT / "perf" / "results" / "nb201_mnist5k_table.json"
 
 
-def base_config() -> StudyConfig:
-    return StudyConfig.from_mapping({"space": "nb201", "dataset": "mnist5k", "seed": SEED, "executor": "processes",
-                                     "workers": 2, "threads": 1, "estimator_options": {"net": dict(NET)}})
+def base_config(seed: int = SEED) -> StudyConfig:
+    walk = {} if seed == SEED else {"strategy_options": {"order_seed": SEED}}  # the archs of seed 0's build
+    return StudyConfig.from_mapping({"space": "nb201", "dataset": "mnist5k", "seed": seed, "executor": "processes",
+                                     "workers": 2, "threads": 1, "estimator_options": {"net": dict(NET)}, **walk})
+
+
+def build_trials(store: SQLiteStore, config: StudyConfig, snapshot: bool) -> list:  # type: ignore[type-arg]
+    """The build's trials: run (or resume) it, or, with ``snapshot``, what the store holds (none: [])."""
+    if not snapshot:
+        return run_build(config, store, on_message=print).trials
+    names = {experiment.name: experiment for experiment in store.experiments()}
+    return store.trials(names[config.name].id) if config.name in names else []
+
+
+def with_second_seed(meta, rows: list[dict], trials: list) -> tuple:  # type: ignore[no-untyped-def, type-arg]
+    """``rows`` with the second seed's accuracies (nan where it has not trained the arch yet)."""
+    second = {json.dumps(t.arch, sort_keys=True): t.metrics for t in trials if t.status == "ok"}
+    dims = list(meta.dims)
+    for row in rows:
+        metrics = second.get(json.dumps({d: row[d] for d in dims}, sort_keys=True), {})
+        row.update({f"{name}_seed1": metrics.get(name, float("nan")) for name in SEED_COLUMNS})
+    metric_directions = {**meta.metrics, **{f"{name}_seed1": "max" for name in SEED_COLUMNS}}
+    return dataclasses.replace(meta, metrics=metric_directions), rows
+
+
+def noise_ceiling(rows: list[dict]) -> dict[str, float] | None:
+    """Kendall tau and Spearman rho between the two seeds' validation accuracies (archs trained by both)."""
+    from scipy.stats import kendalltau, spearmanr
+
+    pairs = [(r["valid_acc"], r["valid_acc_seed1"]) for r in rows if math.isfinite(r.get("valid_acc_seed1", math.nan))]
+    if len(pairs) < 5:
+        return None
+    first, second = zip(*pairs)
+    return {"archs": len(pairs), "kendall_tau": kendalltau(first, second)[0], "spearman": spearmanr(first, second)[0]}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", default="nb201_mnist5k_build.db")
     parser.add_argument("--snapshot", action="store_true", help="write what is stored so far; train nothing")
+    parser.add_argument("--second-seed", action="store_true", help="also train the archs with other seeds")
     args = parser.parse_args()
     config = build_config(base_config(), EPOCHS, SAMPLE, NAME)
     store = SQLiteStore(args.store, create=not args.snapshot, write=not args.snapshot)
     try:
-        if args.snapshot:
-            trials = store.trials(store.get_experiment(NAME).id)
-        else:
-            trials = run_build(config, store, on_message=print).trials
+        trials = build_trials(store, config, args.snapshot)
+        second = (build_trials(store, build_config(base_config(1), EPOCHS, SAMPLE, SECOND), args.snapshot)
+                  if args.second_seed or args.snapshot else [])
     finally:
         store.close()
     meta, rows = built_table(config, space_from_config(config), trials)
+    if second:
+        meta, rows = with_second_seed(meta, rows, second)
     meta = dataclasses.replace(meta, missing="restrict", description=(
         f"{meta.description}; NB201 network with net.channels={NET['channels']}, "
         f"net.cells_per_stage={NET['cells_per_stage']}, one thread per trial; built by perf/nb201_mnist5k_table.py"))
@@ -70,6 +110,7 @@ def main() -> int:
                "test_acc": {"best": test[-1], "median": statistics.median(test), "worst": test[0]},
                "valid_acc_median": statistics.median(row["valid_acc"] for row in rows),
                "build_trial_seconds": sum(row["trial_seconds"] for row in rows),
+               "noise_ceiling": noise_ceiling(rows),
                "file_bytes": OUT.stat().st_size}
     SUMMARY.write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary, indent=1))

@@ -37,3 +37,18 @@ def test_large_spaces_are_sampled_without_repeats() -> None:
     assert len(set(archs)) == 50
     with pytest.raises(UserError, match="more than"):
         next(valid_archs(DartsSpace()))
+
+
+def test_an_order_seed_walks_another_seeds_archs_and_resumes_its_walk() -> None:
+    space = MixedSpace()
+    count = len(list(valid_archs(space)))
+    reference = bound(space, seed=0).ask(2 * count)  # two passes of the study seed 0
+    strategy = ExhaustiveSearch(order_seed=0)
+    strategy.bind(space, [Objective("valid_acc", "max")], np.random.default_rng(7))  # another study seed
+    assert strategy.ask(count + 3) == reference[:count + 3]
+    resumed = ExhaustiveSearch(order_seed=0)
+    resumed.bind(space, [Objective("valid_acc", "max")], np.random.default_rng(7))
+    resumed.load_state_dict(strategy.state_dict())
+    assert resumed.ask(count - 3) == strategy.ask(count - 3) == reference[count + 3:]
+    with pytest.raises(UserError, match="order_seed"):
+        ExhaustiveSearch(order_seed=-1)

@@ -7,7 +7,9 @@ combinations is walked through a seeded permutation of its mixed-radix codes (th
 significant; ``shuffle=False`` walks them in order), skipping combinations the space rejects; after the last
 arch a new permutation starts. A larger space falls back to rejection sampling of archs not asked yet.
 The state is the generator state that drew the current permutation and the position in it, so a resumed
-search continues the very same walk.
+search continues the very same walk. ``order_seed`` draws the walk from its own generator instead of the study's:
+a table build with another study seed (other training seeds) then trains the very archs of the build whose
+study seed was ``order_seed`` (a second seed of the same rows, for the table's noise ceiling).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 
 from archsearch.core.arch import Arch
 from archsearch.core.errors import UserError
-from archsearch.core.options import check_bool
+from archsearch.core.options import check_bool, check_int
 from archsearch.core.result import Result
 from archsearch.core.space import SearchSpace
 from archsearch.strategies.unseen import UnseenSampling
@@ -54,14 +56,16 @@ class ExhaustiveSearch(UnseenSampling):
     name = "exhaustive"
     multi_objective = True  # ignores scores
 
-    def __init__(self, shuffle: bool = True) -> None:
+    def __init__(self, shuffle: bool = True, order_seed: int | None = None) -> None:
         self.shuffle = check_bool(self.name, "shuffle", shuffle)
+        self.order_seed = None if order_seed is None else check_int(self.name, "order_seed", order_seed, 0)
 
     def setup(self) -> None:
         super().setup()  # the archs drawn in a space too large to enumerate
         self._size = self.space.size()
         self._enumerable = self._size <= ENUMERATION_LIMIT
         self._order: np.ndarray | None = None
+        self._walk = self.rng if self.order_seed is None else np.random.default_rng(self.order_seed)
         self._order_state: dict[str, Any] | None = None  # the generator state that drew ``_order``
         self._position = 0
         self._found_in_pass = 0
@@ -83,8 +87,8 @@ class ExhaustiveSearch(UnseenSampling):
                 return arch
 
     def _new_pass(self) -> None:
-        self._order_state = self.rng.bit_generator.state
-        self._order = self._permutation(self.rng)
+        self._order_state = self._walk.bit_generator.state
+        self._order = self._permutation(self._walk)
         self._position = self._found_in_pass = 0
 
     def _permutation(self, rng: np.random.Generator) -> np.ndarray:
@@ -106,4 +110,6 @@ class ExhaustiveSearch(UnseenSampling):
             generator = np.random.Generator(type(self.rng.bit_generator)())
             generator.bit_generator.state = self._order_state
             self._order = self._permutation(generator)
+            if self.order_seed is not None:  # the walk's own generator continues after this permutation
+                self._walk.bit_generator.state = generator.bit_generator.state
         self._position, self._found_in_pass = int(state.get("position", 0)), int(state.get("found", 0))
