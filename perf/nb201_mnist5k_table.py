@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from archsearch.bench_build import build_config, built_table, run_build  # noqa: E402
+from archsearch.benchmarks.shipped import NB201_MNIST5K_EPOCHS, NB201_MNIST5K_NET  # noqa: E402
 from archsearch.benchmarks.table import write_table  # noqa: E402
 from archsearch.config import StudyConfig  # noqa: E402
 from archsearch.spaces import space_from_config  # noqa: E402
@@ -47,8 +48,8 @@ NAME = "nb201-mnist5k-s0"
 SECOND = "nb201-mnist5k-s1"
 LOW, LOW_EPOCHS = "nb201-mnist5k-s0-e1", 1.0
 SEED_COLUMNS = ("valid_acc", "test_acc")  # the second seed's columns: <name>_seed1
-SAMPLE, EPOCHS, SEED = 500, 4.0, 0
-NET = {"channels": 8, "cells_per_stage": 1}
+SAMPLE, EPOCHS, SEED = 500, NB201_MNIST5K_EPOCHS, 0
+NET = NB201_MNIST5K_NET  # the table's network
 OUT = ROOT / "src" / "archsearch" / "benchmarks" / "data" / "nb201_mnist5k.parquet"
 SUMMARY = ROOT / "perf" / "results" / "nb201_mnist5k_table.json"
 

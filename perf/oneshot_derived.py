@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import numpy as np  # noqa: E402
 
 from archsearch.benchmarks import load_benchmark  # noqa: E402
+from archsearch.benchmarks.shipped import NB201_MNIST5K_NET  # noqa: E402
 from archsearch.config import StudyConfig  # noqa: E402
 from archsearch.core.errors import ArchError  # noqa: E402
 from archsearch.core.threads import configure  # noqa: E402
@@ -34,7 +35,7 @@ from archsearch.spaces.nb201 import NB201Space  # noqa: E402
 from archsearch.store.memory import InMemoryStore  # noqa: E402
 from archsearch.study import Study  # noqa: E402
 
-NET = {"channels": 8, "cells_per_stage": 1}
+NET = NB201_MNIST5K_NET  # the table's network
 METHODS = {"darts": ("darts", {"order": 1}), "darts2": ("darts", {"order": 2}), "snas": ("snas", {}),
            "gdas": ("gdas", {}), "rsws": ("rsws", {"candidates": 50})}
 

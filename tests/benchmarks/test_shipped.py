@@ -11,6 +11,7 @@ import pytest
 
 from archsearch.bench_build import build_config, run_build
 from archsearch.benchmarks import load_benchmark
+from archsearch.benchmarks.shipped import NB201_MNIST5K_NET
 from archsearch.config import StudyConfig
 from archsearch.store.memory import InMemoryStore
 from archsearch.study import Study
@@ -49,7 +50,7 @@ def test_a_search_of_it_asks_only_its_archs() -> None:
 def test_its_first_rows_rebuild_bit_for_bit() -> None:
     """The first 3 archs of the build's seeded sample, trained again here as the build trained them."""
     base = StudyConfig.from_mapping({"space": "nb201", "dataset": "mnist5k", "seed": 0, "threads": 1,
-                                     "estimator_options": {"net": {"channels": 8, "cells_per_stage": 1}}})
+                                     "estimator_options": {"net": dict(NB201_MNIST5K_NET)}})
     study = run_build(build_config(base, 4.0, 3, "rebuild"), InMemoryStore())
     table = load_benchmark("nb201-mnist5k")
     for trial in study.trials:

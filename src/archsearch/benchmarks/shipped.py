@@ -19,6 +19,8 @@ from archsearch.benchmarks.table import GenericTable, load_table
 from archsearch.core.errors import UserError
 
 NB201_MNIST5K_FILE = "nb201_mnist5k.parquet"
+NB201_MNIST5K_NET = {"channels": 8, "cells_per_stage": 1}  # the network its rows were trained in (C=8, N=1)
+NB201_MNIST5K_EPOCHS = 4.0
 
 
 def shipped_path(file: str) -> Path:
