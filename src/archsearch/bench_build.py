@@ -95,6 +95,7 @@ def built_table(config: StudyConfig, space: Any, trials: Sequence[TrialRecord]) 
     meta = TableMeta(space=config.space, space_options=dict(config.space_options), dataset=config.dataset,
                      dims=dict(space.dims()), fidelities=(float(config.fidelity),), metrics=metrics,
                      objective=BUILD_OBJECTIVE, report=report, cost=COST_COLUMN, curves=curves,
+                     net=dict(config.estimator_options.get("net") or {}),
                      description=f"archsearch bench build {config.name!r}: {len(ok)} archs trained for "
                                  f"{config.fidelity:g} epochs on {config.dataset} (seed {config.seed}); "
                                  f"{failed} failed trials left out")

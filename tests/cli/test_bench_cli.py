@@ -32,7 +32,8 @@ KILLED_AFTER = 3
 def build_args(folder: Path, *extra: str, which: tuple[str, ...] = ("--all",)) -> list[str]:
     return ["bench", "build", "--space-file", str(folder / "tiny.yaml"), "--dataset", "digits", "--epochs", "1",
             *which, "--store", str(folder / "bench.db"), "--out", str(folder / "tiny.parquet"),
-            "--set", "estimator.fraction=0.25", "--set", "estimator.latency_batch=4", "--quiet", *extra]
+            "--set", "estimator.fraction=0.25", "--set", "estimator.latency_batch=4",
+            "--set", "estimator.net.stem_channels=4", "--quiet", *extra]
 
 
 def run_cli(args: list[str]) -> tuple[int, str, str]:
@@ -82,6 +83,7 @@ def test_a_resumed_build_skips_what_is_done(built: dict) -> None:
 def test_build_all_writes_a_complete_table(built: dict) -> None:
     table = load_table(built["folder"] / "tiny.parquet")
     assert len(table) == table.rows(1) == ARCHS and table.meta.space == "declared"
+    assert table.network_options() == {"stem_channels": 4}  # what train --from-study builds for its archs
     assert {"params", "flops", "latency_ms", "valid_acc", "test_acc", "trial_seconds"} <= set(table.metric_names("digits", 1))
     for trial in built["after"]:
         arch = Arch(trial.arch)

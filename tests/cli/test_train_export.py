@@ -85,3 +85,23 @@ def test_the_readme_example_config_builds() -> None:
     components = build_components(config)
     assert components.estimator.name == "train" and config.max_trials == 20 and config.budget_seconds is None
     assert config.workers == 2 and config.report == "test_acc"
+
+
+def test_train_from_a_table_study_builds_the_tables_network(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A study of a built table retrains its best arch in the network the rows were trained in (``net`` in the
+    table's metadata), not the space's default network."""
+    from archsearch.benchmarks.table import write_table
+    from tests.benchmarks.conftest import synthetic_meta, synthetic_rows
+
+    table = write_table(tmp_path / "t.parquet", synthetic_meta(net={"stem_channels": 6}), synthetic_rows())
+    store = str(tmp_path / "runs.db")
+    assert main(["search", "--table", str(table), "--max-trials", "3", "--store", store, "--name", "t",
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    checkpoint = tmp_path / "best.pt"
+    assert main(["train", "--from-study", "t", "--store", store, "--epochs", "1", "--device", "cpu",
+                 "--out", str(checkpoint), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["export", "--checkpoint", str(checkpoint), "--out-dir", str(tmp_path / "g"), "--formats",
+                 "genotype"]) == 0
+    assert json.loads((tmp_path / "g" / "genotype.json").read_text())["net"] == {"stem_channels": 6}

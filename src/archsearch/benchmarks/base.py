@@ -65,6 +65,11 @@ class TabularBenchmark(ABC):
         """The learning curves of ``arch`` recorded up to ``fidelity`` (default: none)."""
         return {}
 
+    def network_options(self) -> dict[str, Any]:
+        """The network options its rows were trained with (``{}``: the space's default network); ``archsearch
+        train --from-study`` builds an arch found on the table with them."""
+        return {}
+
     def column(self, dataset: str, fidelity: int, metric: str) -> np.ndarray:
         """``metric`` for every row (nan where a row lacks it), e.g. for the best value in the table. The default
         queries each row; tables that hold columns return them directly."""

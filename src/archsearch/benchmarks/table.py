@@ -135,6 +135,9 @@ class GenericTable(TabularBenchmark):
                             f"choose from: {', '.join(names)}")
         return matrix[:, names.index(metric)]
 
+    def network_options(self) -> dict[str, Any]:
+        return dict(self.meta.net)
+
     def check_space(self, space: Any) -> None:
         """UserError unless ``space`` has the table's dims (names, order and choices)."""
         dims = space.dims()

@@ -6,7 +6,8 @@ Keys (:data:`META_KEYS`): ``space`` (a registered name) and ``space_options`` (e
 definition), ``dims`` (name -> list of options, or ``{low, high}``), ``dataset``, ``fidelities`` (epochs)
 and the default ``fidelity``, ``metrics`` (column -> max | min), ``objective`` and ``report`` (metrics),
 ``cost`` (the column of simulated training seconds), ``curves`` (name -> column), ``missing`` (fail |
-error), ``description``. Every problem is one ``UserError`` line naming the file.
+error | restrict), ``net`` (the network options the rows were trained with, e.g. ``{channels: 8}``: what
+``archsearch train --from-study`` builds for an arch found on the table), ``description``. Every problem is one ``UserError`` line naming the file.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ FIDELITY_COLUMN = "fidelity"
 MISSING_MODES = ("fail", "error", "restrict")
 DIRECTIONS = ("max", "min")
 META_KEYS = ("format", "space", "space_options", "dataset", "dims", "fidelities", "fidelity", "metrics",
-             "objective", "report", "cost", "curves", "missing", "description")
+             "objective", "report", "cost", "curves", "missing", "net", "description")
 REQUIRED_KEYS = ("space", "dataset", "dims", "fidelities", "metrics", "objective", "report", "cost")
 
 
@@ -51,6 +52,7 @@ class TableMeta:
     curves: dict[str, str] = field(default_factory=dict)  # curve name -> column
     missing: str = "fail"
     space_options: dict[str, Any] = field(default_factory=dict)
+    net: dict[str, Any] = field(default_factory=dict)  # the network options the rows were trained with
     description: str = ""
 
     @property
@@ -70,7 +72,7 @@ class TableMeta:
                 "dims": dims, "fidelities": [plain_number(f) for f in self.fidelities],
                 "fidelity": None if self.fidelity is None else plain_number(self.fidelity), "metrics": dict(self.metrics),
                 "objective": self.objective, "report": self.report, "cost": self.cost, "curves": dict(self.curves),
-                "missing": self.missing, "description": self.description}
+                "missing": self.missing, "net": dict(self.net), "description": self.description}
         return {key: value for key, value in data.items() if value not in (None, {}, "")}
 
 
@@ -145,7 +147,7 @@ def parse_metadata(data: Any, where: str = "table metadata") -> TableMeta:
                      cost=data["cost"], fidelity=None if default is None else float(default),
                      curves={str(k): str(v) for k, v in _mapping(data.get("curves") or {}, "curves", fail).items()},
                      missing=missing_mode, space_options=_mapping(data.get("space_options") or {}, "space_options", fail),
-                     description=str(data.get("description") or ""))
+                     net=_mapping(data.get("net") or {}, "net", fail), description=str(data.get("description") or ""))
 
 
 def _mapping(value: Any, key: str, fail: Any) -> dict[str, Any]:

@@ -52,9 +52,11 @@ class Result:
 
 class EpochKind(str, Enum):
     """What an ``EpochRecord`` records: a one-shot ``epoch``, the final ``ranking`` of its candidates, a
-    zero-cost ``prerank`` of a random pool, or a ``meta`` step of meta-architecture search."""
+    zero-cost ``prerank`` of a random pool, a ``meta`` step of meta-architecture search, or an epoch of one
+    ``split`` copy of a few-shot supernet (:mod:`archsearch.estimators.few_shot`)."""
 
     EPOCH = "epoch"
+    SPLIT = "split"
     RANKING = "ranking"
     PRERANK = "prerank"
     META = "meta"

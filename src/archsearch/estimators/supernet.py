@@ -35,7 +35,8 @@ from archsearch.core.arch import Arch
 from archsearch.core.device import resolve_device
 from archsearch.core.errors import UserError
 from archsearch.data.loader import DeviceData, DeviceSplit
-from archsearch.estimators import curvature, supernet_memory
+from archsearch.estimators import curvature, few_shot, supernet_memory
+from archsearch.estimators.batchnorm import recalibrate_batchnorm
 from archsearch.estimators.train import load_dataset
 from archsearch.nn.mixed import PARAMETER_FREE_OPS, entropy
 from archsearch.core.result import EpochRecord
@@ -88,11 +89,11 @@ class OneShotSearch:
     # -- the search ---------------------------------------------------------------------------
     def run(self, on_epoch: Callable[[EpochRecord], None] | None = None) -> list[Arch]:
         """Epochs from the current one to ``recipe.epochs`` (or an early stop); then the final answer."""
-        while self.epoch < self.recipe.epochs and self.stopped_early is None:
+        while self.epoch < self.shared_epochs and self.stopped_early is None:
             record = self.train_epoch()
             if on_epoch is not None:
                 on_epoch(record)
-        ranked, record = self.final_answer()
+        ranked, record = self.final_answer(on_epoch)
         if on_epoch is not None and record is not None:
             on_epoch(record)
         return ranked
@@ -106,8 +107,9 @@ class OneShotSearch:
         self.supernet.train()
         sums: dict[str, float] = {}
         steps, last_report = self._steps_per_epoch(), started
+        learn_logits = epoch >= self.recipe.warmup_epochs
         for step, ((x, y), arch_batch) in enumerate(self._batches(), 1):
-            if strategy.arch_step == "bilevel":
+            if strategy.arch_step == "bilevel" and learn_logits:
                 _accumulate(sums, "arch", *self._arch_step(*arch_batch, x, y, lr))
             _accumulate(sums, "train", *self._weight_step(x, y))
             if self.on_progress is not None and time.perf_counter() - last_report >= PROGRESS_SECONDS:
@@ -124,17 +126,28 @@ class OneShotSearch:
         self.epoch += 1
         return EpochRecord(epoch, time.perf_counter() - started, metrics, dict(derived) if derived else None)
 
-    def final_answer(self) -> tuple[list[Arch], EpochRecord | None]:
-        """Strategy's candidates ranked by shared-weight accuracy, or the derived (early-stopped) arch."""
+    @property
+    def shared_epochs(self) -> int:
+        """Epochs of the one supernet; a few-shot split trains the rest per option (:mod:`.few_shot`)."""
+        return self.recipe.epochs - self.strategy.split_epochs
+
+    def final_answer(self, on_epoch: Callable[[EpochRecord], None] | None = None
+                     ) -> tuple[list[Arch], EpochRecord | None]:
+        """Strategy's candidates ranked by shared-weight score (:meth:`shared_score`), or the derived
+        (early-stopped) arch."""
         candidates = self.strategy.candidates()
         if not candidates:
             arch = Arch(self.stopped_early) if self.stopped_early is not None else self.derived_arch()
             return [arch], None
         started = time.perf_counter()
-        scored = [(arch, self.shared_accuracy(arch, recalibrate=self.strategy.bn_recalibration)) for arch in candidates]
+        if self.strategy.split_dim:
+            scored = few_shot.split_and_score(self, candidates, on_epoch)
+        else:
+            scored = [(arch, self.shared_score(arch)) for arch in candidates]
         ranked = sorted(scored, key=lambda pair: -pair[1])
+        name = "best_shared_acc" if self.strategy.rank_by == "accuracy" else "best_shared_score"
         record = EpochRecord(self.epoch, time.perf_counter() - started,
-                             {"candidates": float(len(ranked)), "best_shared_acc": ranked[0][1]},
+                             {"candidates": float(len(ranked)), name: ranked[0][1]},
                              dict(ranked[0][0]), "ranking", [(dict(a), acc) for a, acc in ranked])
         return [arch for arch, _ in ranked], record
 
@@ -172,7 +185,7 @@ class OneShotSearch:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.supernet.parameters(), self.recipe.grad_clip)
         self.weight_optimizer.step()
-        if joint:
+        if joint and self.epoch >= self.recipe.warmup_epochs:
             self.arch_optimizer.step()
         return float(loss.detach()), 100.0 * float((out.argmax(1) == y).float().mean()), len(y)
 
@@ -228,37 +241,36 @@ class OneShotSearch:
     def derived_arch(self) -> Arch | None:
         return None if self.strategy.arch_step == "none" else self.supernet.derive(self.logits)
 
-    @torch.no_grad()
+    def shared_score(self, arch: Arch) -> float:
+        """How the strategy ranks a candidate, higher better: shared-weight accuracy, or minus the mean loss
+        (``rank_by=loss``), with its BatchNorm recalibration."""
+        accuracy, loss = self.shared_evaluation(arch, recalibrate=self.strategy.bn_recalibration)
+        return -loss if self.strategy.rank_by == "loss" else accuracy
+
     def shared_accuracy(self, arch: Arch, split: DeviceSplit | None = None, recalibrate: int = 0) -> float:
-        """Accuracy (%) of ``arch``'s paths with the shared weights: BatchNorm with the statistics of each
-        evaluation batch, or (``recalibrate`` > 0) with running statistics recomputed for this path on that many
-        batches of the weights' part of the training split, then frozen (SPOS, Guo et al. ECCV 2020, Sec. 3.3;
-        Yu et al. ICLR 2020: BN recalibration before a sub-network is scored)."""
-        split, paths, correct = split or self.holdout, self.supernet.paths_of(arch), 0
+        """Accuracy (%) of ``arch``'s paths with the shared weights (see :meth:`shared_evaluation`)."""
+        return self.shared_evaluation(arch, split, recalibrate)[0]
+
+    @torch.no_grad()
+    def shared_evaluation(self, arch: Arch, split: DeviceSplit | None = None, recalibrate: int = 0
+                          ) -> tuple[float, float]:
+        """(accuracy %, mean cross-entropy) of ``arch``'s paths with the shared weights: BatchNorm with the
+        statistics of each evaluation batch, or (``recalibrate`` > 0) with running statistics recomputed for this
+        path on that many batches of the weights' part of the training split, then frozen (SPOS, Guo et al. ECCV
+        2020, Sec. 3.3; Yu et al. ICLR 2020: BN recalibration before a sub-network is scored)."""
+        split, paths, correct, loss = split or self.holdout, self.supernet.paths_of(arch), 0, 0.0
         if recalibrate:
-            self._recalibrate_batchnorm(paths, recalibrate)
+            order = torch.Generator().manual_seed(RECALIBRATION_SEED)  # the same batches for every arch
+            batches = self.data.batches(self.weights_part, self.recipe.batch_size, generator=order)
+            recalibrate_batchnorm(self.supernet, (self.supernet(x, paths) for x, _ in batches), recalibrate)
         self.supernet.train(not recalibrate)
         for x, y in self.data.batches(split, EVAL_BATCH):
-            correct += int((self.supernet(x, paths).argmax(1) == y).sum())
+            out = self.supernet(x, paths)
+            correct += int((out.argmax(1) == y).sum())
+            loss += float(F.cross_entropy(out, y, reduction="sum"))
         self.supernet.train()
-        return 100.0 * correct / max(1, len(split))
-
-    def _recalibrate_batchnorm(self, paths: Mapping[str, Any], batches: int) -> None:
-        """Reset every BatchNorm's running statistics and average them anew over ``batches`` training batches of
-        ``paths`` (a fixed generator: the same batches for every arch)."""
-        norms = [m for m in self.supernet.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-        momenta = [m.momentum for m in norms]
-        for norm in norms:
-            norm.reset_running_stats()
-            norm.momentum = None  # a cumulative average over the recalibration batches
-        self.supernet.train()
-        order = torch.Generator().manual_seed(RECALIBRATION_SEED)
-        for step, (x, _) in enumerate(self.data.batches(self.weights_part, self.recipe.batch_size, generator=order)):
-            if step >= batches:
-                break
-            self.supernet(x, paths)
-        for norm, momentum in zip(norms, momenta):
-            norm.momentum = momentum
+        count = max(1, len(split))
+        return 100.0 * correct / count, loss / count
 
     def hessian_eigenvalue(self) -> float:
         """Dominant eigenvalue of the held-out loss' Hessian w.r.t. the logits (softmax relaxation)."""

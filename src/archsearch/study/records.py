@@ -126,6 +126,20 @@ class StoredBest:
     net: dict[str, Any] | None
 
 
+def _table_net(config: dict[str, Any]) -> dict[str, Any] | None:
+    """The network options the rows of the study's benchmark table were trained with (a built table records
+    them); ``None`` without a table, or when the table no longer loads (the space's default network then)."""
+    from archsearch.benchmarks import load_benchmark
+    from archsearch.core.errors import UserError
+
+    if not config.get("benchmark"):
+        return None
+    try:
+        return load_benchmark(config["benchmark"]).network_options() or None
+    except UserError:
+        return None
+
+
 def stored_best(store: Any, name: str) -> StoredBest:
     """The best trial (by the experiment's goal) of experiment ``name``; UserError when it has none."""
     from archsearch.config import StudyConfig
@@ -139,5 +153,5 @@ def stored_best(store: Any, name: str) -> StoredBest:
     if best is None:
         raise UserError(f"experiment {name!r} has no successful trial yet")
     space = space_from_config(config)
-    net = dict(config.get("estimator_options", {})).get("net")
+    net = dict(config.get("estimator_options", {})).get("net") or _table_net(config)
     return StoredBest(best, space, space.validate(best.arch), dict(config), None if net is None else dict(net))

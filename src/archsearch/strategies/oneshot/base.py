@@ -12,7 +12,10 @@ Recipe defaults (one visible block below) are the DARTS search settings (Liu et 
 A.1.1): SGD momentum 0.9, lr 0.025 cosine-annealed to 0.001 per epoch, weight decay 3e-4, gradient
 clipping 5, batch 64, half of the training data for the weights and half for the architecture, whose
 logits use Adam (lr 3e-4, betas (0.5, 0.999), weight decay 1e-3). The paper searches 50 epochs on
-CIFAR-10; the default here is 10 so a laptop search ends (``--set strategy.epochs=50``).
+CIFAR-10; the default here is 10 so a laptop search ends (``--set strategy.epochs=50``). ``warmup_epochs``
+(default 0, as DARTS, SNAS and GDAS) trains the weights alone first, the logits frozen at their near-uniform
+initialisation, as PC-DARTS (Xu et al. ICLR 2020, 15 of 50 epochs) and ProxylessNAS do against an early lead of
+parameter-free ops whose competitors are not trained yet.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ TRAIN_PORTION = 0.5           # share of the training split for the weights; the
 ARCH_LEARNING_RATE = 3e-4
 ARCH_WEIGHT_DECAY = 1e-3
 ARCH_BETAS = (0.5, 0.999)
+WARMUP_EPOCHS = 0             # epochs of weight steps only before the logits learn (PC-DARTS: 15 of 50)
 HESSIAN_EVERY = 5             # epochs between dominant-eigenvalue measurements (0: never)
 HESSIAN_ITERATIONS = 20       # power iterations
 EARLY_STOP_WINDOW = 2         # measurements averaged by the RobustDARTS rule
@@ -66,6 +70,8 @@ class SupernetRecipe(TrainingRecipe):
     fraction: float = setting(1.0, kind="number", minimum=1e-6, maximum=1.0)
     arch_lr: float = setting(ARCH_LEARNING_RATE, kind="number", minimum=0.0)
     arch_weight_decay: float = setting(ARCH_WEIGHT_DECAY, kind="number", minimum=0.0, maximum=1.0)
+    # weights only (paths from the initial, near-uniform logits) for the first epochs, then the logits learn too
+    warmup_epochs: int = setting(WARMUP_EPOCHS, kind="int", minimum=0)
     net: dict[str, Any] = field(default_factory=dict)  # supernet size, e.g. {"channels": 8, "cells_per_stage": 1}
     hessian_every: int = setting(HESSIAN_EVERY, kind="int", minimum=0)
     hessian_iterations: int = setting(HESSIAN_ITERATIONS, kind="int", minimum=1)
@@ -86,6 +92,9 @@ class OneShotStrategy(Strategy):
     supports_warm_start: ClassVar[bool] = False
     arch_step: ClassVar[str] = "bilevel"  # "bilevel": arch half; "joint": same batch as the weights; "none"
     bn_recalibration: int = 0  # batches that recalibrate BatchNorm per path before a candidate is scored (0: batch stats)
+    rank_by: str = "accuracy"  # how candidates are scored with the shared weights: "accuracy" or "loss"
+    split_dim: str = ""  # a few-shot split (Zhao et al. 2021) on this dim for the last split_epochs ("": none)
+    split_epochs: int = 0
     option_names: ClassVar[tuple[str, ...]] = ()  # the subclass's own options
 
     def __init__(self, **options: Any) -> None:
@@ -95,6 +104,9 @@ class OneShotStrategy(Strategy):
             raise UserError(f"unknown option strategy.{unknown[0]} for strategy {self.name!r}; options: "
                             f"{', '.join([*self.option_names, *SupernetRecipe.option_names()])}")
         self.recipe = SupernetRecipe.from_options(self.name, options)
+        if self.arch_step != "none" and self.recipe.warmup_epochs >= self.recipe.epochs:
+            raise UserError(f"strategy {self.name}: warmup_epochs ({self.recipe.warmup_epochs}) must be fewer than "
+                            f"epochs ({self.recipe.epochs}), or the architecture never learns")
         self.configure(**own)
 
     def configure(self, **options: Any) -> None:
