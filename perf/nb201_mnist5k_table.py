@@ -90,6 +90,19 @@ def noise_ceiling(rows: list[dict]) -> dict[str, float] | None:
     return {"archs": len(pairs), "kendall_tau": kendalltau(first, second)[0], "spearman": spearmanr(first, second)[0]}
 
 
+def fidelity_agreement(rows: list[dict]) -> dict[str, float] | None:
+    """Kendall tau between the 1-epoch and the 4-epoch validation accuracy of the archs trained at both."""
+    from scipy.stats import kendalltau
+
+    low = {json.dumps({d: r[d] for d in r if d.startswith("edge_")}, sort_keys=True): r["valid_acc"]
+           for r in rows if r["fidelity"] == LOW_EPOCHS}
+    pairs = [(low[key], r["valid_acc"]) for r in rows if r["fidelity"] == EPOCHS
+             and (key := json.dumps({d: r[d] for d in r if d.startswith("edge_")}, sort_keys=True)) in low]
+    if len(pairs) < 5:
+        return None
+    return {"archs": len(pairs), "kendall_tau": kendalltau(*zip(*pairs))[0]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", default=str(ROOT / "perf" / "results" / "nb201_mnist5k_build.db"),
@@ -116,17 +129,24 @@ def main() -> int:
         meta = dataclasses.replace(meta, fidelities=(LOW_EPOCHS, EPOCHS), fidelity=EPOCHS,
                                    metrics={**low_meta.metrics, **meta.metrics})
         rows = rows + low_rows
+    extras = (f"; {LOW_EPOCHS:g}-epoch rows from build {LOW!r} ({sum(t.status == 'ok' for t in low)} archs)" if low else "")
+    extras += (f"; a second training seed (study seed 1) as valid_acc_seed1 / test_acc_seed1 from build {SECOND!r} "
+               f"({sum(t.status == 'ok' for t in second)} archs, nan elsewhere)" if second else "")
     meta = dataclasses.replace(meta, missing="restrict", description=(
         f"{meta.description}; NB201 network with net.channels={NET['channels']}, "
-        f"net.cells_per_stage={NET['cells_per_stage']}, one thread per trial; built by perf/nb201_mnist5k_table.py"))
+        f"net.cells_per_stage={NET['cells_per_stage']}, one thread per trial{extras}; built by "
+        f"perf/nb201_mnist5k_table.py"))
     write_table(OUT, meta, rows)
     test = sorted(row["test_acc"] for row in rows if row["fidelity"] == EPOCHS)
     summary = {"archs": len(test), "low_fidelity_archs": len(rows) - len(test), "target": SAMPLE, "epochs": EPOCHS,
                "net": NET,
                "test_acc": {"best": test[-1], "median": statistics.median(test), "worst": test[0]},
                "valid_acc_median": statistics.median(row["valid_acc"] for row in rows if row["fidelity"] == EPOCHS),
-               "build_trial_seconds": sum(row["trial_seconds"] for row in rows),
-               "noise_ceiling": noise_ceiling(rows),
+               "build_trial_seconds": {name: sum(t.cost for t in group if t.status == "ok")
+                                       for name, group in ((NAME, trials), (LOW, low), (SECOND, second)) if group},
+               "second_seed_archs": sum(t.status == "ok" for t in second),
+               "noise_ceiling": noise_ceiling([row for row in rows if row["fidelity"] == EPOCHS]),
+               "fidelity_agreement": fidelity_agreement(rows),
                "file_bytes": OUT.stat().st_size}
     SUMMARY.write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary, indent=1))

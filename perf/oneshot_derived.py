@@ -40,7 +40,7 @@ from archsearch.study import Study  # noqa: E402
 
 NET = NB201_MNIST5K_NET  # the table's network
 METHODS = {"darts": ("darts", {"order": 1}), "darts2": ("darts", {"order": 2}), "snas": ("snas", {}),
-           "gdas": ("gdas", {}), "rsws": ("rsws", {})}
+           "gdas": ("gdas", {}), "gdas-warmup": ("gdas", {"warmup_epochs": 5}), "rsws": ("rsws", {})}
 
 
 def derived_cell(method: str, seed: int, options: dict, store: SQLiteStore) -> tuple[dict, float, float]:

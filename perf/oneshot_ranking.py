@@ -1,16 +1,22 @@
 """Weight-sharing rankings against archsearch's own ground truth (issue 22, part 2).
 
-An RS-WS supernet (Li & Talwalkar 2019: one uniformly sampled path per step, SPOS-style) of the NB201 cell at the
-table's size (C=8, one cell per stage) is trained on mnist5k; after selected epochs every one of ``--archs`` archs
-of the shipped table ``nb201-mnist5k`` is scored with the shared weights, with BatchNorm from the evaluation
-batch (``bn 0``) and with BatchNorm recalibrated on ``b`` training batches of its own path (``bn b``; SPOS,
-Guo et al. 2020), and ranked against the table's stand-alone validation accuracy (4 epochs): Kendall tau and
-Spearman rho (scipy). Budget: the supernet's training seconds against the mean stand-alone train seconds of a
-table row x 10 (the issue's cap: no more than training 10 archs). One run of ``--epochs`` epochs (cosine lr over
-the whole run); tau is read along it.
+An RS-WS supernet (Li & Talwalkar 2019: one uniformly sampled path per step, SPOS-style; ``--strategy darts|gdas|
+snas``: a relaxed search's supernet instead) of the NB201 cell at the table's size (C=8, one cell per stage) is
+trained on mnist5k; after selected epochs every one of ``--archs`` archs of the shipped table ``nb201-mnist5k`` is
+scored on its own path with the shared weights, with BatchNorm from the evaluation batch (``bn 0``) or
+recalibrated on ``b`` training batches of its own path (``bn b``; SPOS, Guo et al. 2020), by its held-out accuracy
+and by its mean held-out loss, and ranked against the table (4-epoch validation accuracy; also its validation loss,
+and the mean of both training seeds where the table has them): Kendall tau and Spearman rho (scipy). Budget: the
+supernet's training seconds against the mean stand-alone train seconds of a table row, and the images its weight
+steps passed against a table row's 4 x 4,000 (the issue's cap: 10 stand-alone trainings = 80 RS-WS epochs on the
+2,000-image weights half). One run of ``--epochs`` epochs (cosine lr over the whole run); tau is read along it.
+``--split DIM --split-epochs K``: few-shot supernets (Zhao et al. 2021), one copy per option of DIM for the last K
+epochs, each arch scored by its option's copy. ``--plot FILES``: tau against epochs.
 
-    .venv/bin/python perf/oneshot_ranking.py --epochs 24 --at 2,4,8,16,24 --archs 150 --bn 0,20 \\
-        --out perf/results/oneshot_ranking.json
+    .venv/bin/python perf/oneshot_ranking.py --epochs 80 --at 10,20,40,60,80 --archs 100 --bn 20 \\
+        --out perf/results/oneshot_ranking_loss80.json
+    .venv/bin/python perf/oneshot_ranking.py --epochs 64 --split edge_0_1 --split-epochs 4 --archs 100 --bn 20 \\
+        --out perf/results/oneshot_ranking_fewshot.json
 """
 
 from __future__ import annotations
@@ -38,11 +44,11 @@ from archsearch.study.components import build_components, one_shot_engine  # noq
 NET = NB201_MNIST5K_NET  # the table's network
 
 
-def engine_for(epochs: int, seed: int, **options: object):  # type: ignore[no-untyped-def]
-    config = StudyConfig.from_mapping({"space": "nb201", "strategy": "rsws", "estimator": "train",
+def engine_for(epochs: int, seed: int, strategy: str = "rsws", **options: object):  # type: ignore[no-untyped-def]
+    own = {"candidates": 1} if strategy == "rsws" else {"hessian_every": 0}
+    config = StudyConfig.from_mapping({"space": "nb201", "strategy": strategy, "estimator": "train",
                                        "dataset": "mnist5k", "max_trials": 1, "seed": seed, "device": "cpu",
-                                       "strategy_options": {"epochs": epochs, "net": dict(NET), "candidates": 1,
-                                                            **options}})
+                                       "strategy_options": {"epochs": epochs, "net": dict(NET), **own, **options}})
     components = build_components(config)
     components.bind_strategy(seed)
     return one_shot_engine(config, components)
@@ -77,8 +83,10 @@ def row(engine, truths: dict, scores: dict, trained: float, standalone: float, s
 
 
 def one_supernet(args: argparse.Namespace, archs: list, truths: dict, standalone: float) -> list[dict]:  # type: ignore[type-arg]
-    """One supernet of ``--epochs``; every arch scored (accuracy and loss) after each epoch in ``--at``."""
-    engine = engine_for(args.epochs, args.seed)
+    """One supernet of ``--epochs`` (trained by ``--strategy``: RS-WS's uniform single paths, or a relaxed search's
+    mixture / sampled paths with its logits learning); every arch scored on its own path (accuracy and loss) after
+    each epoch in ``--at``."""
+    engine = engine_for(args.epochs, args.seed, args.strategy)
     at, modes = {int(e) for e in args.at.split(",")}, [int(b) for b in args.bn.split(",")]
     rows, trained = [], 0.0
     while engine.epoch < args.epochs:
@@ -114,6 +122,32 @@ def few_shot(args: argparse.Namespace, archs: list, truths: dict, standalone: fl
     return [result]
 
 
+def plot(results: list[Path], out: Path, ceiling: float | None) -> None:
+    """Kendall tau against supernet epochs (one line per score, from each results file), the noise ceiling dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6.4, 4.0))
+    for path in results:
+        rows = [r for r in json.loads(path.read_text())["rows"] if "split" not in r and r["bn_batches"] == 20]
+        for score, label in (("loss", "shared-weight loss"), ("acc", "shared-weight accuracy")):
+            points = [(r["epoch"], r["by_score_and_truth"][f"{score}~valid_acc"]["kendall_tau"]) for r in rows
+                      if f"{score}~valid_acc" in r["by_score_and_truth"]]
+            if points:
+                axes.plot(*zip(*points), marker="o", label=f"{label} ({path.stem})")
+        for r in (r for r in json.loads(path.read_text())["rows"] if "split" in r):
+            axes.scatter([r["epoch"]], [r["kendall_tau"]], marker="*", s=120, label=f"few-shot, split {r['split']}")
+    if ceiling is not None:
+        axes.axhline(ceiling, linestyle="--", color="grey", label="table seed-to-seed tau (noise ceiling)")
+    axes.set_xlabel("supernet epochs (80 = the images of 10 stand-alone trainings)")
+    axes.set_ylabel("Kendall tau vs table valid acc")
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(out, dpi=120)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=24)
@@ -123,16 +157,22 @@ def main() -> int:
     parser.add_argument("--split", default="", help="few-shot: split the supernet on this dim (e.g. edge_0_1)")
     parser.add_argument("--split-epochs", type=int, default=0, help="few-shot: epochs of each split copy")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--strategy", default="rsws", help="whose supernet: rsws, or a relaxed one (darts, gdas, snas)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "perf" / "results" / "oneshot_ranking.json"))
+    parser.add_argument("--plot", nargs="+", default=None, help="only plot tau vs epochs from these results files")
+    parser.add_argument("--ceiling", type=float, default=None, help="the table's seed-to-seed tau, for the plot")
     args = parser.parse_args()
+    if args.plot:
+        plot([Path(p) for p in args.plot], Path(args.out), args.ceiling)
+        return 0
     configure(args.threads)
     table = load_benchmark("nb201-mnist5k")
     archs = [table.arch_at(i) for i in range(min(args.archs, len(table)))]
     truths = ground_truths(table, archs)
     standalone = statistics.mean(table.query(a, "mnist5k", 4)["train_seconds"] for a in archs)
     rows = (few_shot if args.split else one_supernet)(args, archs, truths, standalone)
-    document = {"archs": len(archs), "standalone_train_seconds_mean": standalone, "net": NET, "seed": args.seed,
+    document = {"strategy": args.strategy, "archs": len(archs), "standalone_train_seconds_mean": standalone, "net": NET, "seed": args.seed,
                 "epochs": args.epochs, "threads": args.threads, "table_rows": len(table), "rows": rows}
     Path(args.out).write_text(json.dumps(document, indent=1) + "\n")
     return 0

@@ -31,12 +31,17 @@ def test_it_loads_in_a_fresh_process_without_torch() -> None:
 def test_its_metadata_says_what_it_is() -> None:
     table = load_benchmark("nb201-mnist5k")
     meta = table.meta
-    assert (meta.space, meta.dataset, meta.fidelities, meta.missing) == ("nb201", "mnist5k", (4.0,), "restrict")
-    assert {"valid_acc", "test_acc", "params", "flops", "latency_ms", "train_seconds"} <= set(meta.metrics)
+    assert (meta.space, meta.dataset, meta.fidelities, meta.missing) == ("nb201", "mnist5k", (1.0, 4.0), "restrict")
+    assert meta.default_fidelity == 4.0 and table.network_options() == NB201_MNIST5K_NET
+    assert {"valid_acc", "test_acc", "params", "flops", "latency_ms", "train_seconds", "valid_acc_seed1",
+            "test_acc_seed1"} <= set(meta.metrics)
     assert "net.channels=8" in meta.description and "net.cells_per_stage=1" in meta.description
-    arch = table.arch_at(0)
+    arch = table.arch_at(0)  # the first arch of the walk: trained at both fidelities and with both seeds
     assert len(table.curves(arch, "mnist5k", 4)["valid_acc"]) == 4
-    assert 10.0 <= table.query(arch, "mnist5k", 4)["test_acc"] <= 100.0
+    assert len(table.curves(arch, "mnist5k", 1)["valid_acc"]) == 1
+    four = table.query(arch, "mnist5k", 4)
+    assert 10.0 <= four["test_acc"] <= 100.0 and 10.0 <= four["test_acc_seed1"] <= 100.0
+    assert four["params"] == table.query(arch, "mnist5k", 1)["params"]  # one network, two trainings
 
 
 def test_a_search_of_it_asks_only_its_archs() -> None:

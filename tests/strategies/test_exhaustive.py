@@ -52,3 +52,19 @@ def test_an_order_seed_walks_another_seeds_archs_and_resumes_its_walk() -> None:
     assert resumed.ask(count - 3) == strategy.ask(count - 3) == reference[count + 3:]
     with pytest.raises(UserError, match="order_seed"):
         ExhaustiveSearch(order_seed=-1)
+
+
+def test_a_table_restricted_space_is_walked_through_its_archs() -> None:
+    """A partial table searched with ``missing: restrict`` is its list of archs: every one once per pass."""
+    from archsearch.benchmarks.table_space import TableSpace
+    from archsearch.spaces.nb201 import NB201Space
+
+    base = NB201Space()
+    rng = np.random.default_rng(3)
+    archs = list(dict.fromkeys(base.sample(rng) for _ in range(40)))
+    space = TableSpace(base, archs)
+    strategy = bound(space)
+    first = strategy.ask(len(archs))
+    assert set(first) == set(archs) and len(set(first)) == len(archs)
+    assert set(strategy.ask(len(archs))) == set(archs)
+    assert list(valid_archs(space)) == archs

@@ -67,6 +67,9 @@ class TableSpace(SearchSpace):
     def size(self) -> int:
         return len(self.archs)
 
+    def arch_of_code(self, code: int) -> Arch:
+        return self.archs[code]  # exhaustive search walks the table's archs
+
     def is_valid(self, arch: Mapping[str, Any]) -> bool:
         return self.base.is_valid(arch) and Arch(arch) in self._members
 

@@ -122,6 +122,16 @@ class SearchSpace(ABC):
         """The number of dim combinations (an upper bound on valid archs)."""
         return int(np.prod([d.size for d in self.dims().values()], dtype=object))
 
+    def arch_of_code(self, code: int) -> Arch:
+        """The combination numbered ``code`` in ``range(size())`` (maybe invalid): the mixed-radix digits of
+        ``code`` as per-dim choice indices, the first dim most significant. Exhaustive search walks these codes."""
+        dims = self.dims()
+        choices: dict[str, Any] = {}
+        for name, dim in reversed(list(dims.items())):
+            code, digit = divmod(code, dim.size)
+            choices[name] = dim.value_at(digit)
+        return Arch({name: choices[name] for name in dims})
+
     # -- text -------------------------------------------------------------------------------
     def format(self, arch: Arch) -> str:
         """The space's native string for ``arch`` (JSON unless a space has its own)."""

@@ -29,23 +29,13 @@ from archsearch.strategies.unseen import UnseenSampling
 ENUMERATION_LIMIT = 2_000_000  # dim combinations; above this the space is sampled without replacement
 
 
-def arch_of_code(space: SearchSpace, code: int) -> Arch:
-    """The arch whose per-dim choice indices are the mixed-radix digits of ``code`` (first dim most significant)."""
-    dims = space.dims()
-    choices: dict[str, Any] = {}
-    for name, dim in reversed(list(dims.items())):
-        code, digit = divmod(code, dim.size)
-        choices[name] = dim.value_at(digit)
-    return Arch({name: choices[name] for name in dims})
-
-
 def valid_archs(space: SearchSpace, limit: int = ENUMERATION_LIMIT) -> Iterator[Arch]:
     """Every valid arch of ``space`` in code order; UserError when it has more than ``limit`` combinations."""
     size = space.size()
     if size > limit:
         raise UserError(f"space {space.name!r} has {size:,} combinations, more than {limit:,} to enumerate")
     for code in range(size):
-        arch = arch_of_code(space, code)
+        arch = space.arch_of_code(code)
         if space.is_valid(arch):
             yield arch
 
@@ -81,7 +71,7 @@ class ExhaustiveSearch(UnseenSampling):
                 self._new_pass()
             code = int(self._order[self._position])  # type: ignore[index]
             self._position += 1
-            arch = arch_of_code(self.space, code)
+            arch = self.space.arch_of_code(code)
             if self.space.is_valid(arch):
                 self._found_in_pass += 1
                 return arch
