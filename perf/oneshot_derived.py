@@ -40,7 +40,8 @@ from archsearch.study import Study  # noqa: E402
 
 NET = NB201_MNIST5K_NET  # the table's network
 METHODS = {"darts": ("darts", {"order": 1}), "darts2": ("darts", {"order": 2}), "snas": ("snas", {}),
-           "gdas": ("gdas", {}), "gdas-warmup": ("gdas", {"warmup_epochs": 5}), "rsws": ("rsws", {})}
+           "gdas": ("gdas", {}), "gdas-long": ("gdas", {"epochs": 30, "warmup_epochs": 10}),
+           "gdas-long-fast": ("gdas", {"epochs": 30, "warmup_epochs": 10, "arch_lr": 3e-3}), "rsws": ("rsws", {})}
 
 
 def derived_cell(method: str, seed: int, options: dict, store: SQLiteStore) -> tuple[dict, float, float]:
@@ -51,7 +52,7 @@ def derived_cell(method: str, seed: int, options: dict, store: SQLiteStore) -> t
     if name in {e.name for e in store.experiments()}:
         store.delete_experiment(name)  # a run killed before its row was written: search again
     config = StudyConfig.from_mapping({"name": name, "strategy": strategy, "benchmark": "nb201-mnist5k", "seed": seed,
-                                       "device": "cpu", "strategy_options": {"net": dict(NET), **own, **options}})
+                                       "device": "cpu", "strategy_options": {"net": dict(NET), **options, **own}})
     started = time.perf_counter()
     study = Study.create(config, store).run()
     arch = dict(study.components.strategy.derived[0])
@@ -70,7 +71,7 @@ def valid_accuracy(table, arch: dict) -> tuple[float, bool]:  # type: ignore[no-
 
 def method_options(args: argparse.Namespace, method: str) -> dict:
     """The search options of ``method``: the common epochs, RS-WS's own (``--rsws key=value,...``)."""
-    options: dict = {"epochs": args.epochs}
+    options: dict = {"epochs": METHODS[method][1].get("epochs", args.epochs)}  # a method's own epochs win
     if method == "rsws":
         options["bn_batches"] = args.bn
         for pair in filter(None, args.rsws.split(",")):

@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+import numpy as np  # noqa: E402
 from scipy.stats import kendalltau, spearmanr  # noqa: E402
 
 from archsearch.benchmarks import load_benchmark  # noqa: E402
@@ -157,6 +158,7 @@ def main() -> int:
     parser.add_argument("--split", default="", help="few-shot: split the supernet on this dim (e.g. edge_0_1)")
     parser.add_argument("--split-epochs", type=int, default=0, help="few-shot: epochs of each split copy")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--archs-seed", type=int, default=0, help="seed of the uniform sample of table archs scored")
     parser.add_argument("--strategy", default="rsws", help="whose supernet: rsws, or a relaxed one (darts, gdas, snas)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "perf" / "results" / "oneshot_ranking.json"))
@@ -168,11 +170,13 @@ def main() -> int:
         return 0
     configure(args.threads)
     table = load_benchmark("nb201-mnist5k")
-    archs = [table.arch_at(i) for i in range(min(args.archs, len(table)))]
+    # a seeded uniform sample of the table's archs (its rows are sorted by arch: the first 100 all share edge_0_1)
+    picked = np.random.default_rng(args.archs_seed).choice(len(table), size=min(args.archs, len(table)), replace=False)
+    archs = [table.arch_at(int(i)) for i in sorted(picked)]
     truths = ground_truths(table, archs)
     standalone = statistics.mean(table.query(a, "mnist5k", 4)["train_seconds"] for a in archs)
     rows = (few_shot if args.split else one_supernet)(args, archs, truths, standalone)
-    document = {"strategy": args.strategy, "archs": len(archs), "standalone_train_seconds_mean": standalone, "net": NET, "seed": args.seed,
+    document = {"strategy": args.strategy, "archs": len(archs), "archs_seed": args.archs_seed, "standalone_train_seconds_mean": standalone, "net": NET, "seed": args.seed,
                 "epochs": args.epochs, "threads": args.threads, "table_rows": len(table), "rows": rows}
     Path(args.out).write_text(json.dumps(document, indent=1) + "\n")
     return 0

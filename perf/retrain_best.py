@@ -8,7 +8,7 @@
 3. each study's best arch is retrained with ``archsearch train --from-study NAME`` for ``--epochs`` epochs with
    ``--seeds`` training seeds, beside the hand-designed cell of the same network: NB201's ResNet cell (two 3x3
    convolutions in sequence and a skip connection, the residual block of He et al. 2016 that the NB201 paper places
-   in its space) and the all-3x3 cell, with the same recipe (the train estimator's: SGD Nesterov, cosine lr).
+   in its space), with the same recipe (the train estimator's: SGD Nesterov, cosine lr).
 
 Two trainings run at once, one thread each. Writes ``perf/results/retrain_best.json`` (test accuracy mean +- std
 per network, params) and keeps the studies in ``perf/results/retrain_best.db``.
@@ -38,7 +38,6 @@ from archsearch.study import Study  # noqa: E402
 NET = NB201_MNIST5K_NET
 HAND_DESIGNED = {
     "resnet-cell": "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|",
-    "all-conv3x3": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",
 }
 ARCHSEARCH = [sys.executable, "-m", "archsearch"]
 
@@ -53,12 +52,12 @@ def search(store: SQLiteStore, name: str, mapping: dict) -> None:
         study.run()
 
 
-def studies(store: SQLiteStore, tabular: str, oneshot: str, trials: int) -> dict[str, str]:
+def studies(store: SQLiteStore, tabular: str, oneshot: str, trials: int, search_epochs: int) -> dict[str, str]:
     search(store, f"tabular-{tabular}", {"strategy": tabular, "benchmark": "nb201-mnist5k", "max_trials": trials})
     search(store, f"oneshot-{oneshot}", {
         "strategy": oneshot, "space": "nb201", "dataset": "mnist5k", "estimator": "train",
         "fidelity": NB201_MNIST5K_EPOCHS, "threads": 2,
-        "estimator_options": {"net": dict(NET)}, "strategy_options": {"net": dict(NET)}})
+        "estimator_options": {"net": dict(NET)}, "strategy_options": {"net": dict(NET), "epochs": search_epochs}})
     return {f"{tabular} (tabular, {trials} queries)": f"tabular-{tabular}", f"{oneshot} (one-shot)": f"oneshot-{oneshot}"}
 
 
@@ -77,6 +76,7 @@ def main() -> int:
     parser.add_argument("--tabular", default="local-search")
     parser.add_argument("--oneshot", default="snas")
     parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--search-epochs", type=int, default=10, help="the one-shot search's supernet epochs")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--store", default=str(ROOT / "perf" / "results" / "retrain_best.db"))
@@ -84,7 +84,7 @@ def main() -> int:
     args = parser.parse_args()
     store = SQLiteStore(args.store, create=True)
     try:
-        found = studies(store, args.tabular, args.oneshot, args.trials)
+        found = studies(store, args.tabular, args.oneshot, args.trials, args.search_epochs)
     finally:
         store.close()
     net = [item for key, value in NET.items() for item in ("--set", f"net.{key}={value}")]

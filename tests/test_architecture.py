@@ -24,7 +24,7 @@ def test_the_import_contracts_hold() -> None:
 
 PARTS = ("core", "nn", "spaces", "strategies", "estimators", "benchmarks", "data", "fewshot", "metrics", "store",
          "execution", "study", "config", "compare", "meta_search", "export", "scaling",
-         "bench_build", "activation_study", "report", "cli")
+         "bench_build", "activation_study", "report", "cli", "__main__")
 
 
 def test_no_two_parts_import_each_other() -> None:
