@@ -139,7 +139,8 @@ def plot(results: list[Path], out: Path, ceiling: float | None) -> None:
             if points:
                 axes.plot(*zip(*points), marker="o", label=f"{label} ({path.stem})")
         for r in (r for r in json.loads(path.read_text())["rows"] if "split" in r):
-            axes.scatter([r["epoch"]], [r["kendall_tau"]], marker="*", s=120, label=f"few-shot, split {r['split']}")
+            axes.scatter([8 * r["budget_in_standalone_images"]], [r["kendall_tau"]], marker="*", s=120,  # its total epochs
+                         label=f"few-shot (loss), split {r['split']}, {r['copies']} copies")
     if ceiling is not None:
         axes.axhline(ceiling, linestyle="--", color="grey", label="table seed-to-seed tau (noise ceiling)")
     axes.set_xlabel("supernet epochs (80 = the images of 10 stand-alone trainings)")
