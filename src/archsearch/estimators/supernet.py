@@ -107,7 +107,7 @@ class OneShotSearch:
         self.supernet.train()
         sums: dict[str, float] = {}
         steps, last_report = self._steps_per_epoch(), started
-        learn_logits = epoch >= self.recipe.warmup_epochs
+        learn_logits = self._logits_learn()
         for step, ((x, y), arch_batch) in enumerate(self._batches(), 1):
             if strategy.arch_step == "bilevel" and learn_logits:
                 _accumulate(sums, "arch", *self._arch_step(*arch_batch, x, y, lr))
@@ -169,6 +169,10 @@ class OneShotSearch:
         weights = self.data.train if self.strategy.arch_step == "joint" else self.weights_part
         return math.ceil(len(weights) / self.recipe.batch_size)
 
+    def _logits_learn(self) -> bool:
+        """Whether this epoch updates the logits (not during the recipe's ``warmup_epochs``)."""
+        return self.epoch >= self.recipe.warmup_epochs
+
     def _paths(self, chosen: Any) -> Any:
         return self.supernet.paths_of(chosen) if isinstance(chosen, Arch) else chosen
 
@@ -185,7 +189,7 @@ class OneShotSearch:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.supernet.parameters(), self.recipe.grad_clip)
         self.weight_optimizer.step()
-        if joint and self.epoch >= self.recipe.warmup_epochs:
+        if joint and self._logits_learn():
             self.arch_optimizer.step()
         return float(loss.detach()), 100.0 * float((out.argmax(1) == y).float().mean()), len(y)
 
