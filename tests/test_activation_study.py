@@ -8,7 +8,9 @@ import math
 import pytest
 
 from archsearch.activation_study import (ActivationEvaluation, evaluate_activations, objective_of, paired_test,
-                                         prepare_evaluation, study_functions, summarise, top_functions, top_trials)
+                                         prepare_evaluation, study_functions, summarise, table_functions,
+                                         top_functions, top_trials)
+from archsearch.benchmarks.table import TableMeta, write_table
 from archsearch.core.errors import UserError
 from archsearch.spaces.activation import ActivationSpace
 from archsearch.store.base import TrialRecord
@@ -79,6 +81,22 @@ def test_summaries_and_the_paired_t_test_against_relu() -> None:
     assert lone["test_mean"] == 80.0 and math.isnan(lone["test_std"]) and "diff_vs_relu" not in lone
 
 
+def test_the_top_functions_of_an_activation_table(tmp_path) -> None:
+    meta = TableMeta(space="activation", dataset="mnist1d", dims=SPACE.dims(), fidelities=(3.0,),
+                     metrics={"valid_acc": "max", "train_seconds": "min"}, objective="valid_acc", report="valid_acc",
+                     cost="train_seconds")
+    rows = [{**SPACE.parse(arch), "fidelity": 3.0, "valid_acc": acc, "train_seconds": 1.0}
+            for arch, acc in (("max(x(x), zero(x))", 60.0), (SWISH, 70.0), ("add(x(x), zero(x))", 50.0))]
+    rows.append({**SPACE.parse("sub(x(x), x(x))"), "fidelity": 3.0, "train_seconds": 0.0, "failure": "constant"})
+    path = write_table(tmp_path / "act.parquet", meta, rows)
+    assert table_functions(str(path), 2) == ("activation", [SWISH, "max(x(x), zero(x))"])
+    assert table_functions(str(path), 10)[1][-1] == "add(x(x), zero(x))"  # the failed one is left out
+    with pytest.raises(UserError, match="not a table of activation functions"):
+        table_functions("nb201", 2)
+    with pytest.raises(UserError, match="at least 1"):
+        table_functions(str(path), 0)
+
+
 def test_an_evaluation_runs_every_function_for_every_seed() -> None:
     seen = []
     evaluation = evaluate_activations([SWISH, "swish"], baselines=["ReLU", " swish "],
@@ -88,7 +106,9 @@ def test_an_evaluation_runs_every_function_for_every_seed() -> None:
     table = evaluation.table()
     assert table["swish"]["test_mean"] == table[SWISH]["test_mean"]  # the same function, seeds and batches
     assert evaluation.label("swish") == "swish" and "(Swish)" in evaluation.label(SWISH)
-    assert evaluation.better_than_relu(table) == [f for f in ("swish", SWISH) if table[f]["p_vs_relu"] < 0.05]
+    assert table["swish"]["p_holm_vs_relu"] == pytest.approx(min(1.0, 2 * min(table[f]["p_vs_relu"] for f in ("swish", SWISH))))
+    assert evaluation.better_than_relu(table) == [f for f in ("swish", SWISH) if table[f]["p_holm_vs_relu"] < 0.05
+                                                  and table[f]["diff_vs_relu"] > 0]
     document = evaluation.to_dict()
     assert document["seeds"] == 2 and document["space"] == "activation"
     assert [run["seed"] for run in document["functions"]["relu"]["runs"]] == [0, 1]

@@ -6,7 +6,10 @@ the best functions of an activation search, and functions trained for several se
 - :func:`prepare_evaluation` then :meth:`ActivationEvaluation.run` (or :func:`evaluate_activations`): train the
   activation estimator's child network with each function for ``seeds`` seeds, every function from the same
   initial weights and batches per seed, and summarise each by mean +- std (:func:`summarise`) with a paired
-  t-test of its test accuracy against ReLU's on the shared seeds (:func:`paired_test`).
+  t-test of its test accuracy against ReLU's on the shared seeds (:func:`paired_test`), its p-value adjusted for
+  the number of functions compared with Holm's step-down method (:func:`archsearch.core.stats.holm`).
+- :func:`table_functions`: the best functions of an activation table (``bench build`` of an activation space,
+  e.g. the shipped ``activation-mnist1d``) by its objective.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 
 from archsearch.core.arch import Arch
 from archsearch.core.errors import UserError
+from archsearch.core.stats import holm
 from archsearch.core.registry import SPACES
 from archsearch.spaces import space_from_config
 from archsearch.store.base import ExperimentRecord, Store, TrialRecord
@@ -125,6 +129,24 @@ def paired_test(runs: Sequence[Run], reference: Sequence[Run]) -> dict[str, floa
     return {"diff_vs_relu": float(diffs.mean()), "p_vs_relu": p_value}
 
 
+def table_functions(benchmark: str, k: int) -> tuple[str, list[str]]:
+    """The space of activation table ``benchmark`` (a registered name or a table file) and its best ``k``
+    functions by the table's objective (at its default fidelity) as arch strings."""
+    from archsearch.benchmarks import load_benchmark
+
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise UserError(f"the number of top functions must be at least 1, got {k}")
+    table = load_benchmark(benchmark)
+    meta = getattr(table, "meta", None)
+    if meta is None or meta.space not in ("activation", "activation2"):
+        raise UserError(f"benchmark {benchmark!r} is not a table of activation functions")
+    values = table.column(meta.dataset, meta.default_fidelity, meta.objective)
+    order = [int(i) for i in np.argsort(-values if meta.metrics[meta.objective] == "max" else values, kind="stable")
+             if math.isfinite(values[i])]
+    space = SPACES.create(meta.space)
+    return meta.space, [space.format(table.arch_at(i)) for i in order[:k]]
+
+
 @dataclass
 class ActivationEvaluation:
     """Functions (baseline names or arch strings of ``space``) to train with ``estimator`` for ``seeds`` seeds;
@@ -167,14 +189,19 @@ class ActivationEvaluation:
         return self.table()
 
     def table(self) -> dict[str, dict[str, Any]]:
-        """Each evaluated function's summary, all against ReLU when ReLU was evaluated."""
-        return {f: summarise(self.runs[f], self.runs.get(REFERENCE)) for f in self.functions if f in self.runs}
+        """Each evaluated function's summary, all against ReLU when ReLU was evaluated, with the p-values
+        Holm-adjusted over the functions compared (``p_holm_vs_relu``)."""
+        table = {f: summarise(self.runs[f], self.runs.get(REFERENCE)) for f in self.functions if f in self.runs}
+        compared = [f for f, s in table.items() if f != REFERENCE and "p_vs_relu" in s]
+        for function, adjusted in zip(compared, holm([table[f]["p_vs_relu"] for f in compared])):
+            table[function]["p_holm_vs_relu"] = adjusted
+        return table
 
     def better_than_relu(self, table: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
-        """The functions whose test accuracy beats ReLU's with p < ``SIGNIFICANCE`` (paired t-test)."""
+        """The functions whose test accuracy beats ReLU's with a Holm-adjusted p < ``SIGNIFICANCE`` (paired t)."""
         table = self.table() if table is None else table
         return [f for f, s in table.items() if f != REFERENCE and s.get("diff_vs_relu", math.nan) > 0
-                and s.get("p_vs_relu", 1.0) < SIGNIFICANCE]
+                and s.get("p_holm_vs_relu", 1.0) < SIGNIFICANCE]
 
     def to_dict(self) -> dict[str, Any]:
         """The results as one JSON-able document (``activation-eval --json``)."""

@@ -51,6 +51,23 @@ def test_estimator_charges_the_cost_and_returns_curves(tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(estimator)).evaluate(arch) == result
 
 
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_recorded_failure_is_the_failed_trial_it_was(tmp_path: Path, suffix: str) -> None:
+    rows = synthetic_rows()
+    failed = {**{k: v for k, v in rows[0].items() if k in ("block1", "depth", "fidelity")}, "train_seconds": 0.25,
+              "failure": "numerical guard: constant output"}
+    rows = [failed, *rows[1:]]
+    table = load_table(write_table(tmp_path / f"t{suffix}", synthetic_meta(), rows))
+    arch = Arch({"block1": failed["block1"], "depth": failed["depth"]})
+    assert table.failure(arch, "digits", failed["fidelity"]) == failed["failure"]
+    assert table.failures(failed["fidelity"]) == 1 and table.failures(4 if failed["fidelity"] == 1 else 1) == 0
+    assert all(table.failure(Arch({"block1": r["block1"], "depth": r["depth"]}), "digits", r["fidelity"]) is None
+               for r in rows[1:])
+    result = TabularEstimator(str(table.path), dataset="digits", fidelity=failed["fidelity"]).evaluate(arch)
+    assert (result.status, result.error, result.cost_seconds, result.metrics) == ("failed", failed["failure"], 0.25, {})
+    assert math.isnan(table.column("digits", failed["fidelity"], "valid_acc")[table.index_of(arch)])
+
+
 def _write_raw(tmp_path: Path, meta: dict, rows: list[dict] | None = None) -> Path:
     path = write_table(tmp_path / "t.csv", synthetic_meta(), synthetic_rows() if rows is None else rows)
     metadata_path(path).write_text(yaml.safe_dump(meta))

@@ -55,6 +55,27 @@ def test_activation_eval_from_a_study_with_baselines(searched: Path, tmp_path: P
     assert "p_vs_relu" in swish and "p_vs_relu" not in functions["relu"]
 
 
+def test_activation_eval_from_a_table_with_holm_adjusted_p_values(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    from archsearch.benchmarks.table import TableMeta, write_table
+    from archsearch.spaces.activation import ActivationSpace
+
+    space = ActivationSpace()
+    meta = TableMeta(space="activation", dataset="mnist1d", dims=space.dims(), fidelities=(3.0,),
+                     metrics={"valid_acc": "max", "train_seconds": "min"}, objective="valid_acc", report="valid_acc",
+                     cost="train_seconds")
+    rows = [{**space.parse(arch), "fidelity": 3.0, "valid_acc": acc, "train_seconds": 1.0}
+            for arch, acc in (("mul(atan(x), x(x))", 60.0), ("sigmoid_mul(beta_mul(x), x(x))", 70.0))]
+    table = write_table(tmp_path / "act.parquet", meta, rows)
+    assert main(["activation-eval", "--from-table", str(table), "--top", "2", "--baselines", "relu", "--dataset",
+                 "mnist1d", "--seeds", "2", "--epochs", "0.5", "--set", "estimator.fraction=0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "3 functions" in out and "(Swish)" in out and "atan(x)" in out
+    assert "Holm-adjusted p-values over the 2 functions" in out
+    assert main(["activation-eval", "--from-table", "nb201"]) == 2
+    assert "not a table of activation functions" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["activation-eval", "add(nope(x), x(x))"], "unknown unary op"),
     (["activation-eval", "--baselines", "relu,softmaxx"], "unknown baseline"),

@@ -122,3 +122,20 @@ def test_every_bench_help_has_an_example() -> None:
         assert code == 0 and "example: archsearch bench " + action in out
     code, out, _ = run_cli(["bench", "--help"])
     assert code == 0 and "example: archsearch bench build" in out and "example: archsearch bench export" in out
+
+
+def test_an_activation_build_records_what_the_guard_rejects(tmp_path: Path) -> None:
+    """The first three codes in order are 2x, x^2 and x - x (constant: rejected by the numerical guard)."""
+    args = ["bench", "build", "--space", "activation", "--estimator", "activation", "--dataset", "mnist1d",
+            "--epochs", "0.1", "--sample", "3", "--set", "strategy.shuffle=false", "--store", str(tmp_path / "a.db"),
+            "--out", str(tmp_path / "a.parquet"), "--quiet"]
+    code, out, err = run_cli(args)
+    assert code == 0, err
+    assert "1 failed" in out
+    table = load_table(tmp_path / "a.parquet")
+    constant = Arch({"u1_unary1": "x", "u1_unary2": "x", "u1_binary": "sub"})
+    assert table.failure(constant, "mnist1d", 0.1) == "numerical guard: constant output"
+    assert table.rows(0.1) == 3 and table.failures(0.1) == 1
+    assert "estimator activation" in table.meta.description
+    code, _, err = run_cli([*args[:5], "zero-cost", *args[6:]])
+    assert code == 2 and "estimator 'zero-cost' cannot build a table" in err and err.count("\n") == 1

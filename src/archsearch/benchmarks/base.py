@@ -65,6 +65,11 @@ class TabularBenchmark(ABC):
         """The learning curves of ``arch`` recorded up to ``fidelity`` (default: none)."""
         return {}
 
+    def failure(self, arch: Mapping[str, Any], dataset: str, fidelity: int) -> str | None:
+        """Why ``arch`` failed when the table records it as a failed evaluation (e.g. an activation function that
+        the numerical guard rejected), else None (default: a table records no failures)."""
+        return None
+
     def network_options(self) -> dict[str, Any]:
         """The network options its rows were trained with (``{}``: the space's default network); ``archsearch
         train --from-study`` builds an arch found on the table with them."""

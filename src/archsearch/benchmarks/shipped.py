@@ -8,6 +8,13 @@ one thread per trial. A uniform sample of the 15,625 cells (``bench build --samp
 table with ``missing: restrict``: a search of it asks only its archs (:mod:`archsearch.benchmarks.table_space`).
 Columns: valid/test accuracy and loss, learning curves, params, FLOPs, measured latency, train seconds. The
 rebuild command and what it cost are in ``perf/README.md`` ("Issue 22").
+
+``activation-mnist1d``: every one of the 6,561 one-unit activation functions ``b(u1(x), u2(x))`` of Ramachandran,
+Zoph & Le ("Searching for Activation Functions", 2017) trained in the activation estimator's fixed child (MNIST-1D,
+the MLP 40-100-100-10 with BatchNorm and the candidate at both activation sites) for 3 epochs with two seeds
+(common random numbers within a seed); the search objective is the mean validation accuracy over the seeds, and a
+candidate the numerical guard rejects is a row with its ``failure`` (a search's query of it fails, as the real
+evaluation does). Rebuild: ``perf/activation_table.py`` ("Issue 23" in ``perf/README.md``).
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from archsearch.core.errors import UserError
 NB201_MNIST5K_FILE = "nb201_mnist5k.parquet"
 NB201_MNIST5K_NET = {"channels": 8, "cells_per_stage": 1}  # the network its rows were trained in (C=8, N=1)
 NB201_MNIST5K_EPOCHS = 4.0
+ACTIVATION_MNIST1D_FILE = "activation_mnist1d.parquet"
+ACTIVATION_MNIST1D_EPOCHS = 3.0
 
 
 def shipped_path(file: str) -> Path:
@@ -28,10 +37,15 @@ def shipped_path(file: str) -> Path:
     path = Path(str(resources.files("archsearch.benchmarks").joinpath("data", file)))
     if not path.is_file():
         raise UserError(f"the table {file} is missing from the installed package; reinstall archsearch "
-                        f"(or rebuild it: python perf/nb201_mnist5k_table.py in a checkout)")
+                        f"(or rebuild it with its script in perf/ in a checkout)")
     return path
 
 
 def load_nb201_mnist5k() -> GenericTable:
     """The ``nb201-mnist5k`` table (loaded once per process and file content)."""
     return load_table(shipped_path(NB201_MNIST5K_FILE))
+
+
+def load_activation_mnist1d() -> GenericTable:
+    """The ``activation-mnist1d`` table (loaded once per process and file content)."""
+    return load_table(shipped_path(ACTIVATION_MNIST1D_FILE))

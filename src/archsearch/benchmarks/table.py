@@ -8,6 +8,8 @@ does, by training; ``archsearch bench export nb201`` converts a shipped one):
 - ``NAME.parquet`` or ``NAME.csv``: one row per architecture (per fidelity): one column per dim (its
   choice), a ``fidelity`` column (training epochs) when the table has several fidelities, one column per
   metric, the cost column, and optional learning curves (a list per row in Parquet, JSON text in CSV);
+  An optional ``failure`` column records why an arch's evaluation failed (e.g. rejected by a numerical guard):
+  its metrics are empty and a search's query of it is the failed trial the real evaluation was, at its cost;
 - ``NAME.meta.yaml`` beside it (:data:`META_KEYS`): the space (a registered name, with ``space_options``
   for a declared one) and its dims, the dataset, the fidelities and the default one, the metrics with their
   directions, which metric is the search ``objective`` and which the ``report``-ed one, the ``cost`` column,
@@ -34,7 +36,7 @@ from archsearch.benchmarks.base import TabularBenchmark
 from archsearch.core.arch import Arch
 from archsearch.core.dims import Categorical, Dim, Integer
 from archsearch.core.errors import ArchError, UserError
-from archsearch.benchmarks.table_meta import (FIDELITY_COLUMN, SUFFIXES, TableMeta, plain_number, check_table_path,
+from archsearch.benchmarks.table_meta import (FAILURE_COLUMN, FIDELITY_COLUMN, SUFFIXES, TableMeta, plain_number, check_table_path,
                                               is_table_path, metadata_path, parse_metadata, read_metadata)
 
 __all__ = ["GenericTable", "TableMeta", "is_table_path", "load_table", "metadata_path", "read_metadata",
@@ -50,7 +52,7 @@ class GenericTable(TabularBenchmark):
 
     def __init__(self, path: Path, meta: TableMeta, archs: list[Arch], fidelity_of_row: np.ndarray,
                  arch_of_row: np.ndarray, values: np.ndarray, cost: np.ndarray,
-                 curves: dict[str, list[list[float]]]) -> None:
+                 curves: dict[str, list[list[float]]], failures: list[str | None] | None = None) -> None:
         self.path, self.meta, self.space_name = path, meta, meta.space
         self._archs = archs
         self._index = {arch.key(): i for i, arch in enumerate(archs)}
@@ -71,6 +73,7 @@ class GenericTable(TabularBenchmark):
             self._tables[fidelity] = (tuple(metric_names[k] for k in offered), _read_only(matrix), _read_only(costs))
             self._row[fidelity] = _read_only(by_arch)
         self._curves = curves
+        self._failures = failures or [None] * len(fidelity_of_row)  # per row in the file
         self.cost_metric = meta.cost if meta.cost in meta.metrics else None  # read by the tabular estimator
         self.default_missing = meta.missing
 
@@ -135,6 +138,15 @@ class GenericTable(TabularBenchmark):
                             f"choose from: {', '.join(names)}")
         return matrix[:, names.index(metric)]
 
+    def failure(self, arch: Mapping[str, Any], dataset: str, fidelity: float) -> str | None:
+        self._table(dataset, fidelity)
+        return self._failures[int(self._row[float(fidelity)][self._present(arch, fidelity)])]
+
+    def failures(self, fidelity: float | None = None) -> int:
+        """How many archs the table records as failed at ``fidelity`` (default: the default fidelity)."""
+        fidelity = self.meta.default_fidelity if fidelity is None else float(fidelity)
+        return sum(self._failures[row] is not None for row in self._row[fidelity].tolist() if row >= 0)
+
     def network_options(self) -> dict[str, Any]:
         return dict(self.meta.net)
 
@@ -151,7 +163,8 @@ class GenericTable(TabularBenchmark):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "benchmark": str(self.path), "missing": self.meta.missing,
-                "rows_per_fidelity": {plain_number(f): self.rows(f) for f in self.meta.fidelities}}
+                "rows_per_fidelity": {plain_number(f): self.rows(f) for f in self.meta.fidelities},
+                "failed_per_fidelity": {plain_number(f): self.failures(f) for f in self.meta.fidelities}}
 
     # -- errors ------------------------------------------------------------------------------------
     def _present(self, arch: Mapping[str, Any], fidelity: float) -> int:
@@ -215,7 +228,8 @@ def _load_cached(path: str, _content: str) -> GenericTable:
     values = np.stack([_numbers(frame, name, where) for name in meta.metrics], axis=1)
     cost = _numbers(frame, meta.cost, where)
     curves = {name: _curve_column(frame, column, where) for name, column in meta.curves.items()}
-    return GenericTable(file, meta, archs, fidelity_of_row, arch_of_row, values, cost, curves)
+    failures = _failure_column(frame) if FAILURE_COLUMN in frame.columns else None
+    return GenericTable(file, meta, archs, fidelity_of_row, arch_of_row, values, cost, curves, failures)
 
 
 def _read_frame(file: Path, meta: TableMeta) -> Any:
@@ -303,10 +317,16 @@ def _curve_column(frame: Any, column: str, where: str) -> list[list[float] | Non
     return out
 
 
+def _failure_column(frame: Any) -> list[str | None]:
+    """The failure reason of each row (None: the row's evaluation succeeded)."""
+    return [None if cell is None or (isinstance(cell, float) and math.isnan(cell)) or str(cell) == "" else str(cell)
+            for cell in frame[FAILURE_COLUMN].tolist()]
+
+
 # -- writing ------------------------------------------------------------------------------------
 def write_table(path: str | Path, meta: TableMeta, rows: Sequence[Mapping[str, Any]]) -> Path:
-    """Write ``rows`` (each: the dims, ``fidelity``, the metrics, the cost and curve columns; a curve is a
-    list of floats or None) to ``path`` (.parquet or .csv) and ``meta`` to the metadata file beside it."""
+    """Write ``rows`` (each: the dims, ``fidelity``, the metrics, the cost and curve columns, a curve a list of
+    floats or None, and ``failure``: why a failed row failed) to ``path`` (.parquet or .csv) and ``meta`` to the metadata file beside it."""
     import pandas as pd
 
     path = Path(path)
@@ -316,7 +336,7 @@ def write_table(path: str | Path, meta: TableMeta, rows: Sequence[Mapping[str, A
         raise UserError(f"folder for the table does not exist: {path.parent}")
     parse_metadata(meta.to_dict(), "the table's metadata")  # what is written can be read back
     columns = [*meta.dims, FIDELITY_COLUMN, *meta.metrics, *([meta.cost] if meta.cost not in meta.metrics else []),
-               *meta.curves.values()]
+               *meta.curves.values(), *([FAILURE_COLUMN] if any(row.get(FAILURE_COLUMN) for row in rows) else [])]
     frame = pd.DataFrame([{name: row.get(name) for name in columns} for row in rows], columns=columns)
     for name in [*meta.metrics, meta.cost, FIDELITY_COLUMN]:
         frame[name] = frame[name].astype("float64")

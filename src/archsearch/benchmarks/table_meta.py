@@ -27,6 +27,7 @@ FORMAT = "archsearch-table/1"
 SUFFIXES = (".parquet", ".csv")
 META_SUFFIX = ".meta.yaml"
 FIDELITY_COLUMN = "fidelity"
+FAILURE_COLUMN = "failure"  # optional: why a row's evaluation failed (its metrics are then empty)
 # a missing arch: a failed trial, an error that stops the search, or never asked (the search space is restricted to
 # the table's archs: archsearch.benchmarks.table_space)
 MISSING_MODES = ("fail", "error", "restrict")

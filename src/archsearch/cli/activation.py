@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from archsearch.activation_study import (DEFAULT_BASELINES, DEFAULT_DATASET as DEFAULT_EVAL_DATASET,
                                          DEFAULT_EPOCHS as DEFAULT_EVAL_EPOCHS, DEFAULT_SEEDS, SIGNIFICANCE,
-                                         ActivationEvaluation, TopFunctions, prepare_evaluation,
+                                         ActivationEvaluation, TopFunctions, prepare_evaluation, table_functions,
                                          study_functions, top_functions)
 from archsearch.cli import search
 from archsearch.cli.common import ExampleHelpFormatter, add_store_argument, check_plot_path, open_store
@@ -60,7 +60,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("functions", nargs="*", help="arch strings ('sigmoid_mul(beta_mul(x), x(x))') or baseline "
                                                      "names (relu, swish, silu, gelu, elu, selu, leaky_relu, ...)")
     parser.add_argument("--from-study", metavar="NAME", help="add the top functions of this activation search")
-    parser.add_argument("--top", type=int, default=5, help="how many of --from-study's best (default 5)")
+    parser.add_argument("--from-table", metavar="TABLE", help="add the top functions of this activation table (a "
+                                                              "benchmark name, e.g. activation-mnist1d, or a file)")
+    parser.add_argument("--top", type=int, default=5, help="how many of --from-study's / --from-table's best "
+                                                            "(default 5)")
     add_store_argument(parser)
     parser.add_argument("--baselines", default=",".join(DEFAULT_BASELINES),
                         help=f"comma-separated baselines added (default {','.join(DEFAULT_BASELINES)}; '' for none)")
@@ -138,6 +141,11 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.from_study:
         space, top = _with_store(args.store, lambda store: study_functions(store, args.from_study, args.top, space))
         functions += top
+    if args.from_table:
+        table_space, top = table_functions(args.from_table, args.top)
+        if space is not None and space != table_space:
+            raise UserError(f"table {args.from_table!r} holds space {table_space!r}, not {space!r}")
+        space, functions = table_space, functions + top
     evaluation = prepare_evaluation(functions, space=space or "activation", dataset=args.dataset, seeds=args.seeds,
                                     epochs=args.epochs, baselines=args.baselines.split(","), device=args.device,
                                     options=_estimator_options(args.overrides))
@@ -177,9 +185,15 @@ def _versus(summary: dict[str, Any]) -> str:
 def _print_verdict(evaluation: ActivationEvaluation, table: dict[str, dict[str, Any]]) -> None:
     if "relu" not in table:
         return
+    compared = {f: t for f, t in table.items() if math.isfinite(t.get("p_holm_vs_relu", math.nan))}
+    if compared:
+        print(f"Holm-adjusted p-values over the {len(compared)} functions compared with ReLU:")
+        for function, summary in compared.items():
+            print(f"  {evaluation.label(function):<44} {summary['diff_vs_relu']:+6.2f}  p={summary['p_vs_relu']:.4f}"
+                  f"  Holm p={summary['p_holm_vs_relu']:.4f}")
     better = evaluation.better_than_relu(table)
     if better:
-        print(f"beat ReLU beyond the noise (paired t-test p < {SIGNIFICANCE}): "
+        print(f"beat ReLU beyond the noise (paired t-test, Holm-adjusted p < {SIGNIFICANCE}): "
               + "; ".join(evaluation.label(f) for f in better))
     else:
-        print(f"no function beat ReLU beyond the noise (paired t-test p < {SIGNIFICANCE})")
+        print(f"no function beat ReLU beyond the noise (paired t-test, Holm-adjusted p < {SIGNIFICANCE})")

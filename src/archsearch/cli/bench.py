@@ -19,7 +19,7 @@ BUILD_EXAMPLE = ("example: archsearch bench build --space-file examples/spaces/c
                  "--out chain.parquet   (then: archsearch compare --table chain.parquet --strategies "
                  "random,regularized-evolution --seeds 50 --max-trials 20)")
 EXPORT_EXAMPLE = "example: archsearch bench export nb201 --dataset cifar10 --out nb201-cifar10.parquet"
-BUILD_FLAGS = ("--space", "--space-file", "--dataset", "--seed", "--device", "--data-dir", "--download", "--executor",
+BUILD_FLAGS = ("--space", "--space-file", "--estimator", "--dataset", "--seed", "--device", "--data-dir", "--download", "--executor",
                "--workers", "--address", "--gpus-per-trial", "--trial-timeout", "--max-retries", "--threads")
 
 
@@ -43,9 +43,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def _add_build(actions: argparse._SubParsersAction) -> None:
     parser = actions.add_parser(
-        "build", help="train archs of a space with the train estimator and write the table",
+        "build", help="train archs of a space (estimator train or activation) and write the table",
         description="Train every valid arch (--all) or a seeded sample of distinct archs (--sample N) of a space for "
-                    "--epochs epochs with the train estimator, on any executor, as an experiment in the store (a "
+                    "--epochs epochs with the train estimator (--estimator activation: an activation space's "
+                    "functions in a fixed child network), on any executor, as an experiment in the store (a "
                     "killed build resumes: run the same command again), then write the table: dims, metrics, "
                     "learning curves, params, FLOPs and measured latency.",
         epilog=BUILD_EXAMPLE)

@@ -54,6 +54,10 @@ class TabularEstimator(Estimator):
     def evaluate(self, arch: Arch, fidelity: float | None = None) -> Result:
         epochs = self.fidelity if fidelity is None else fidelity
         try:
+            reason = self.benchmark.failure(arch, self.dataset, epochs)
+            if reason is not None:  # a failure the table records: what the real evaluation gave, at its cost
+                cost = self.benchmark.cost_seconds(arch, self.dataset, epochs)
+                return Result(arch, {}, cost_seconds=cost, fidelity=epochs, status="failed", error=reason)
             metrics = self.benchmark.query(arch, self.dataset, epochs)  # an unknown fidelity raises UserError
         except ArchError as exc:
             if self.missing == "error":

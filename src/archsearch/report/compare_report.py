@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from archsearch.config import StudyConfig
+from archsearch.core.stats import holm
 from archsearch.report.figures import new_figure
 from archsearch.report.html import Section, code_block, figure_block, key_values, page, paragraph, table
 
@@ -121,17 +122,6 @@ def pairwise_tests(results: dict[str, Any], key: str) -> list[dict[str, Any]]:
     for test, adjusted in zip(tests, holm([t["p"] for t in tests])):
         test["p_holm"] = adjusted
     return tests
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm's step-down adjusted p-values (nan stays nan)."""
-    order = [i for i in sorted(range(len(p_values)), key=lambda i: p_values[i]) if math.isfinite(p_values[i])]
-    adjusted = [math.nan] * len(p_values)
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (len(order) - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
 
 
 def _significance(results: dict[str, Any], key: str, label: str) -> Section:
