@@ -12,6 +12,11 @@ and reports the rank and percentile, by the mean validation and test accuracy ov
 
 The top 20 functions are plotted beside ReLU (dashed), with Swish as the last panel.
 
+Then, because Swish's advantage in the paper grew with depth and training length, the table's top 10, Swish, GELU
+and ReLU are compared on other MLP children (``CHILDREN``: the table's own at 3 epochs, 10 epochs, and 6 hidden
+layers at 10 epochs), 5 paired seeds each (``archsearch activation-eval`` of each set), with the paired t-test
+against ReLU Holm-adjusted over the functions.
+
     .venv/bin/python perf/activation_swish_rank.py
 
 Writes perf/results/activation_swish_rank.json and activation_top20.png.
@@ -31,6 +36,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from archsearch.activation_study import prepare_evaluation, table_functions  # noqa: E402
 from archsearch.benchmarks import load_benchmark  # noqa: E402
 from archsearch.estimators.activation import ActivationEstimator  # noqa: E402
 from archsearch.report.diagrams import activation_curves  # noqa: E402
@@ -42,6 +48,9 @@ PAPER = {"x * sigmoid(beta x) (Swish)": "sigmoid_mul(beta_mul(x), x(x))",
          "cos(x) - x": "sub(cos(x), x(x))", "min(x, sin(x))": "min(x(x), sin(x))",
          "max(x, tanh(x))": "max(x(x), tanh(x))", "sinc(x) + x": "add(sinc(x), x(x))"}
 MODULES = ("relu", "swish", "gelu", "elu")
+CHILDREN = {"table child (2 hidden layers, 3 epochs)": (3.0, {}), "2 hidden layers, 10 epochs": (10.0, {}),
+            "6 hidden layers, 10 epochs": (10.0, {"net": {"layers": 6}})}
+CHILD_SEEDS = 5
 RESULTS = ROOT / "perf" / "results"
 
 
@@ -68,6 +77,21 @@ def module_runs() -> dict[str, dict[str, float]]:
     return out
 
 
+def children_comparison() -> dict[str, Any]:
+    """The table's top 10 with Swish, GELU and ReLU on each of ``CHILDREN`` (mean test accuracy, vs ReLU)."""
+    _, top = table_functions(BENCHMARK, 10)
+    out = {}
+    for label, (epochs, options) in CHILDREN.items():
+        evaluation = prepare_evaluation(top, dataset=DATASET, seeds=CHILD_SEEDS, epochs=epochs,
+                                        baselines=("relu", "swish", "gelu"), options=options)
+        table = evaluation.run()
+        ranked = sorted(table, key=lambda f: -table[f]["test_mean"])
+        out[label] = {f: {"label": evaluation.label(f), "rank_in_set": ranked.index(f) + 1, **table[f]} for f in table}
+        print(f"{label}: " + ", ".join(f"{evaluation.label(f)[:28]} {table[f]['test_mean']:.1f}" for f in ranked[:5]),
+              flush=True)
+    return out
+
+
 def main() -> int:
     table = load_benchmark(BENCHMARK)
     space = ActivationSpace()
@@ -91,6 +115,8 @@ def main() -> int:
     summary = {"candidates_ok": int(ok.sum()), "candidates": len(table), "paper_functions": paper,
                "relu_in_space": relu_in_space, "modules": modules, "top20": top,
                "median": {m: float(np.median(c)) for m, c in columns.items()}}
+    (RESULTS / "activation_swish_rank.json").write_text(json.dumps(summary, indent=1) + "\n")
+    summary["children"] = children_comparison()
     (RESULTS / "activation_swish_rank.json").write_text(json.dumps(summary, indent=1) + "\n")
     archs = [table.arch_at(int(i)) for i in order] + [space.parse(PAPER["x * sigmoid(beta x) (Swish)"])]
     swish_rank = paper["x * sigmoid(beta x) (Swish)"]["valid_acc_mean"]["rank"]

@@ -114,11 +114,13 @@ def main() -> int:
               f"final {np.mean(entry['final_regret']):6.3f}  top-1% in {entry['top1pct_fraction']:.0%} of seeds "
               f"(median {entry['queries_to_top1pct_median']} queries)  {entry['wall_seconds']:.0f} s", flush=True)
     plot(stored, out.with_suffix(".png"))
-    random_regret = np.mean(stored["random"]["final_regret"]) if "random" in stored else None
-    if random_regret is not None:
+    if "random" in stored:
         for name, entry in stored.items():
-            ratio = random_regret / max(np.mean(entry["final_regret"]), 1e-9)
-            print(f"{name:24s} random's final regret / its own: {ratio:.2f}x")
+            entry["regret_ratio_vs_random"] = {n: stored["random"]["mean_regret"][n] / max(r, 1e-9)
+                                               for n, r in entry["mean_regret"].items()}
+            print(f"{name:24s} random's mean regret / its own after N queries: " + ", ".join(
+                f"{n}: {ratio:.2f}x" for n, ratio in entry["regret_ratio_vs_random"].items()))
+        out.write_text(json.dumps(stored, indent=1) + "\n")
     return 0
 
 

@@ -47,8 +47,10 @@ class ActivationEstimator(TrainEstimator):
 
     name = "activation"
 
-    def __init__(self, space: SearchSpace, dataset: str = DEFAULT_DATASET, *, per_channel: bool = False,
-                 **options: Any) -> None:
+    def __init__(self, space: SearchSpace, dataset: str = DEFAULT_DATASET, *, fidelity: float | None = None,
+                 seed: int = 0, device: str = "auto", data_dir: str | None = None, download: bool = False,
+                 per_channel: bool = False, **options: Any) -> None:
+        # the study's context (seed, device, ...) is passed by name: each must be a named parameter here
         if not hasattr(space, "numerical_problem"):
             raise UserError(f"estimator activation scores activation functions; space {space.name!r} is not an "
                             "activation space (use --space activation or activation2)")
@@ -57,7 +59,8 @@ class ActivationEstimator(TrainEstimator):
         self.per_channel = per_channel
         options.setdefault("grad_clip", DEFAULT_GRAD_CLIP)
         options.setdefault("measure", ())
-        super().__init__(space, dataset, **options)
+        super().__init__(space, dataset, fidelity=fidelity, seed=seed, device=device, data_dir=data_dir,
+                         download=download, **options)
         self.options["per_channel"] = per_channel
 
     # -- the estimator interface ----------------------------------------------------------------
