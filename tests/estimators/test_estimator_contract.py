@@ -109,3 +109,15 @@ def test_a_fidelity_it_does_not_offer_is_a_failed_trial_with_the_reason(componen
     result = recorded(estimator, _arch(components), beyond)
     assert result.status == "failed" and "fidelity" in (result.error or ""), result
     assert result.fidelity == beyond
+
+
+@pytest.mark.parametrize("name", ESTIMATORS.names())
+def test_a_factory_that_takes_any_option_names_the_study_context(name: str) -> None:
+    """A study passes its seed, device, ... only to the parameters a factory names (``**options`` receives
+    nothing of the context); an estimator that forwarded them through ``**options`` trained every seed alike."""
+    import inspect
+
+    parameters = inspect.signature(ESTIMATORS.load(name)).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    assert {"seed", "device", "data_dir", "download", "dataset", "fidelity"} <= set(parameters)
