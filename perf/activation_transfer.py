@@ -39,14 +39,15 @@ OPTIONS = {"batch_size": 32, "net": {"channels": 8}}  # the ResNet child at 8-16
 OUT = ROOT / "perf" / "results" / "activation_transfer.json"
 
 
-def train_one(function: str, seed: int, epochs: float) -> dict[str, Any]:
+def train_one(function: str, seed: int, epochs: float, units: int = 1) -> dict[str, Any]:
+    """One run of the transfer task: ``function`` (a baseline or an arch string of the ``units``-unit space)."""
     import torch
 
     from archsearch.estimators.activation import ActivationEstimator
     from archsearch.spaces.activation import ActivationSpace
 
     torch.set_num_threads(1)
-    estimator = ActivationEstimator(ActivationSpace(), DATASET, epochs=epochs, **OPTIONS)
+    estimator = ActivationEstimator(ActivationSpace(units), DATASET, epochs=epochs, **OPTIONS)
     result = estimator.evaluate_function(function, seed)
     return {"function": function, "seed": seed, "status": result.status, "error": result.error,
             "valid_acc": result.metric("valid_acc"), "test_acc": result.metric("test_acc"),
