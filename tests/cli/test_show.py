@@ -83,3 +83,26 @@ def test_long_json_archs_in_reasons_are_one_kind() -> None:
     trials = [TrialRecord(i, {}, None, "failed", {}, 0.0, f"arch {a} is not in table t.csv (a partial table of 4 archs)")
               for i, a in enumerate(archs)]
     assert [count for _, count in failure_reasons(trials)] == [2]
+
+
+def test_csv_writes_one_row_per_trial_readable_by_pandas(store_path: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    import pandas as pd
+
+    out = tmp_path / "partial.csv"
+    assert main(["show", "partial", "--store", str(store_path), "--csv", str(out)]) == 0
+    assert f"wrote {out} (10 trials)" in capsys.readouterr().out
+    frame = pd.read_csv(out, index_col="number")
+    assert len(frame) == 10 and (frame["status"] == "failed").sum() == 4
+    assert {"arch", "cost", "metric_valid_acc", "error"} <= set(frame.columns)
+    store = SQLiteStore(str(store_path), create=False, write=False)
+    try:
+        trials = store.trials(store.get_experiment("partial").id)
+    finally:
+        store.close()
+    ok = [t for t in trials if t.status == "ok"]
+    assert frame.loc[ok[0].number, "metric_valid_acc"] == pytest.approx(ok[0].metrics["valid_acc"])
+    for args, message in ([str(tmp_path / "no" / "x.csv")], "folder for --csv"), ([], "needs an experiment name"):
+        argv = ["show", "partial", "--store", str(store_path), "--csv", *args] if args else \
+            ["show", "--store", str(store_path), "--csv", str(out)]
+        assert main(argv) == 2 and message in capsys.readouterr().err

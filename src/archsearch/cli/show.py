@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 from archsearch.cli.common import (ExampleHelpFormatter, add_store_argument, check_plot_path, describe_best,
@@ -13,9 +14,10 @@ from archsearch.cli.common import (ExampleHelpFormatter, add_store_argument, che
                                    stored_objectives)
 from archsearch.cli.report_run import resume_command
 from archsearch.config import StudyConfig
+from archsearch.core.errors import UserError
 from archsearch.store.base import EpochRecord, ExperimentRecord, TrialRecord, stored_result
 from archsearch.study import best_trial, study_cost
-from archsearch.study.records import short_reason
+from archsearch.study.records import short_reason, trials_dataframe
 
 TAIL = 20
 
@@ -34,11 +36,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                              "else the worst value of each objective)")
     parser.add_argument("--plot", metavar="FILE",
                         help="write the Pareto plot (each pair of objectives, front highlighted) to FILE (.png/.svg)")
+    parser.add_argument("--csv", metavar="FILE", help="write the trials as a table (one row per trial: arch, status, "
+                                                      "cost, metric_<name>, arch_<dim>) to FILE")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     check_plot_path(args.plot)
+    if args.csv is not None and (args.name is None or not Path(args.csv).resolve().parent.is_dir()):
+        raise UserError("--csv needs an experiment name" if args.name is None
+                        else f"folder for --csv does not exist: {Path(args.csv).parent}")
     store = open_store(args.store, create=False, write=False)
     try:
         if args.name is None:
@@ -64,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{experiment.status}: continue with: {resume_command(experiment.name, args.store)}")
         if front is not None:
             print("\n".join(describe_front(experiment.config["space"], front, goal)))
+    if args.csv:
+        write_trials_csv(experiment, trials, args.csv)
     if args.plot:
         from archsearch.report.pareto import plot_fronts, value_matrix
 
@@ -71,6 +80,14 @@ def run(args: argparse.Namespace) -> int:
                     title=f"{experiment.name}: {len(trials)} trials")
         print(f"wrote {args.plot}")
     return 0
+
+
+def write_trials_csv(experiment: ExperimentRecord, trials: list[TrialRecord], path: str) -> None:
+    """The trials as ``trials_dataframe`` gives them (the space's arch strings), written as CSV."""
+    from archsearch.spaces import space_from_config
+
+    trials_dataframe(trials, space_from_config(experiment.config)).to_csv(path)
+    print(f"wrote {path} ({len(trials)} trials)")
 
 
 def _front(experiment: ExperimentRecord, trials: list[TrialRecord], reference_text: str | None) -> dict[str, Any]:
