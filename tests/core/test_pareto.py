@@ -7,7 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from archsearch.core.pareto import crowding_distance, dominates, hypervolume, non_dominated_sort, pareto_front
+from archsearch.core.pareto import (crowding_distance, dominates, exact_hypervolume, hypervolume, non_dominated_sort,
+                                   pareto_front)
 
 POINTS = [(1, 5), (2, 3), (3, 1), (2, 4), (4, 4), (5, 5)]
 
@@ -72,3 +73,19 @@ def test_hypervolume_equals_brute_force(dims: int) -> None:
         points = rng.random((7, dims))
         ref = np.full(dims, 1.1)
         assert hypervolume(points, ref) == pytest.approx(_grid_hypervolume(points, ref))
+        assert exact_hypervolume(points, ref) == pytest.approx(_grid_hypervolume(points, ref))
+
+
+@pytest.mark.parametrize("dims", [2, 3, 4, 5])
+def test_our_hypervolume_agrees_with_moocore_on_random_fronts(dims: int) -> None:
+    """Fronts on the unit sphere (every point non-dominated), some points outside the box, in 2-5 dimensions."""
+    moocore = pytest.importorskip("moocore", reason="the reference library (the mo / test extra)")
+    rng = np.random.default_rng(10 + dims)
+    for size in (1, 12, 40 if dims < 5 else 20):
+        points = np.abs(rng.normal(size=(size, dims)))
+        points /= np.linalg.norm(points, axis=1, keepdims=True)
+        ref = np.full(dims, 0.95)  # some coordinates beyond it: those points add nothing
+        expected = float(moocore.hypervolume(points[np.all(points < ref, axis=1)], ref=ref)) if np.any(
+            np.all(points < ref, axis=1)) else 0.0
+        assert exact_hypervolume(points, ref) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+        assert hypervolume(points, ref) == pytest.approx(expected, rel=1e-9, abs=1e-12)

@@ -7,11 +7,15 @@
   a point's neighbours on the front; the extremes get infinity.
 - ``hypervolume``: the exact volume dominated by a set and bounded by a reference point (Zitzler & Thiele
   1998): a sweep in 2-D, slicing along the last objective in 3-D and above (HSO, While et al. 2006).
-  Points that do not strictly dominate the reference point add nothing.
+  Points that do not strictly dominate the reference point add nothing. When the reference library moocore
+  (López-Ibáñez et al., the ``mo`` extra) is installed, it computes the same volume (the tests cross-check both
+  on random fronts in 2-5 dimensions), tens of times faster on a 200-point 2-D front and thousands of times in 3-D
+  and above (``perf/hypervolume_speed.py``); ``exact_hypervolume`` is archsearch's own, always.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -96,7 +100,30 @@ def crowding_distance(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndar
 
 
 def hypervolume(points: Sequence[Sequence[float]] | np.ndarray, reference: Sequence[float]) -> float:
-    """The exact hypervolume dominated by ``points`` within the box bounded by ``reference``."""
+    """The exact hypervolume dominated by ``points`` within the box bounded by ``reference`` (moocore's when it
+    is installed, else :func:`exact_hypervolume`)."""
+    library = _moocore()
+    if library is None:
+        return exact_hypervolume(points, reference)
+    ref = np.asarray(reference, dtype=float)
+    matrix = _as_matrix(points)
+    if matrix.size and matrix.shape[1] != ref.size:
+        raise ValueError(f"points have {matrix.shape[1]} objectives, the reference point {ref.size}")
+    inside = matrix[np.all(np.isfinite(matrix), axis=1) & np.all(matrix < ref, axis=1)] if matrix.size else matrix
+    return float(library.hypervolume(inside, ref=ref)) if len(inside) else 0.0
+
+
+@functools.lru_cache(maxsize=1)
+def _moocore() -> object | None:
+    try:
+        import moocore
+    except ImportError:
+        return None
+    return moocore
+
+
+def exact_hypervolume(points: Sequence[Sequence[float]] | np.ndarray, reference: Sequence[float]) -> float:
+    """archsearch's own exact hypervolume (a 2-D sweep, HSO slicing above), without the reference library."""
     ref = np.asarray(reference, dtype=float)
     matrix = _as_matrix(points)
     if matrix.size == 0:
