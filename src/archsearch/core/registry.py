@@ -141,6 +141,8 @@ STRATEGIES.register("exhaustive", "archsearch.strategies.exhaustive:ExhaustiveSe
 STRATEGIES.register("regularized-evolution", "archsearch.strategies.evolution:RegularizedEvolution",
                     "regularized (aging) evolution: tournament, one-dim mutation, remove oldest (Real et al. 2019)")
 STRATEGIES.register("reinforce", "archsearch.strategies.reinforce:Reinforce", "REINFORCE with an LSTM controller (Zoph & Le 2017) or factorized logits (NB201), EMA baseline (Williams 1992)")
+STRATEGIES.register("optuna", "archsearch.strategies.optuna_samplers:OptunaStrategy",
+                    "any Optuna sampler (tpe, cmaes, nsgaii, qmc, gp, random) through Optuna's ask-and-tell; the optuna extra")
 STRATEGIES.register("local-search", "archsearch.strategies.local_search:LocalSearch",
                     "first-improvement hill climbing over neighbours with random restarts (White et al. 2020)")
 STRATEGIES.register("guided-local-search", "archsearch.strategies.local_search:GuidedLocalSearch",
