@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from archsearch.cli.main import main
-from archsearch.compare import compare_strategies, run_seed, table_optimum
+from archsearch.compare import compare_strategies, run_seed, strategy_config, table_optimum
 from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
 from archsearch.core.objectives import Objective
@@ -68,6 +68,20 @@ def test_a_bad_strategy_fails_before_any_run() -> None:
     assert done == []
     with pytest.raises(UserError, match="workers"):
         compare_strategies(config(), ["random"], 2, workers=0)
+
+
+def test_a_strategy_with_options_runs_under_its_spec_as_label() -> None:
+    spec = "regularized-evolution:population_size=5:sample_size=2"
+    parsed = strategy_config(config(), spec)
+    assert (parsed.strategy, parsed.strategy_options) == ("regularized-evolution",
+                                                          {"population_size": 5, "sample_size": 2})
+    nested = strategy_config(config(), "optuna:sampler=tpe:sampler_options.n_startup_trials=4")
+    assert nested.strategy_options == {"sampler": "tpe", "sampler_options": {"n_startup_trials": 4}}
+    results = compare_strategies(config(), ["regularized-evolution", spec], 2)
+    assert list(results) == ["regularized-evolution", spec]
+    assert results[spec]["final_test"] != results["regularized-evolution"]["final_test"]  # a population of 5
+    with pytest.raises(UserError, match="population_size"):
+        compare_strategies(config(), ["regularized-evolution:population_size=0"], 1)
 
 
 def test_table_optimum_is_the_best_reported_value_in_the_table() -> None:

@@ -80,7 +80,7 @@ def run_seed_from_mapping(config: dict[str, Any], seed: int) -> SeedRun:
 
 def compare_strategies(base: StudyConfig, strategies: Sequence[str], seeds: int,
                        on_done: Callable[[str, int], None] | None = None, workers: int = 1) -> dict[str, Any]:
-    """Per strategy, over seeds ``0 .. seeds-1``: ``final_test`` (one value per seed, in seed order),
+    """Per strategy (a name, or a name with options: :func:`strategy_config`), over seeds ``0 .. seeds-1``: ``final_test`` (one value per seed, in seed order),
     ``mean``, ``std`` (ddof=1), ``trials`` (mean trials per run), ``wall_seconds`` (of that strategy's
     seeds) and ``trajectories`` (per seed ``{"cost": [...], "reported": [...]}``).
 
@@ -92,7 +92,7 @@ def compare_strategies(base: StudyConfig, strategies: Sequence[str], seeds: int,
         raise UserError(f"seeds must be at least 1, got {seeds}")
     configs: dict[str, StudyConfig] = {}
     for strategy in dict.fromkeys(strategies):
-        config = StudyConfig.from_mapping({**base.to_dict(), "strategy": strategy})
+        config = strategy_config(base, strategy)
         build_components(config)  # fail fast on a bad name or option
         configs[strategy] = config
     results: dict[str, Any] = {}
@@ -111,6 +111,16 @@ def compare_strategies(base: StudyConfig, strategies: Sequence[str], seeds: int,
     if goal.multi:
         add_hypervolumes(results, all_runs, goal, base.reference())
     return results
+
+
+def strategy_config(base: StudyConfig, spec: str) -> StudyConfig:
+    """``base`` with the strategy of ``spec``: a name, or ``name:key=value[:key=value ...]`` with its options
+    (YAML values; dotted keys nest), e.g. ``optuna:sampler=nsgaii`` or
+    ``optuna:sampler=tpe:sampler_options.n_startup_trials=20``; the spec is the strategy's label in the results."""
+    name, *pairs = spec.split(":")
+    config = StudyConfig.from_mapping({**base.to_dict(), "strategy": name.strip()})
+    config.apply_overrides([f"strategy.{pair.strip()}" for pair in pairs])
+    return config
 
 
 def add_hypervolumes(results: dict[str, Any], runs: dict[str, list[SeedRun]], goal: Goal,

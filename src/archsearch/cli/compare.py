@@ -32,7 +32,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         epilog=EXAMPLE, formatter_class=ExampleHelpFormatter)
     add_study_arguments(parser, skip=("--strategy", "--seed", "--executor", "--workers"))
     parser.add_argument("--strategies", default="random,regularized-evolution",
-                        help="comma-separated strategy names (default: random,regularized-evolution)")
+                        help="comma-separated strategy names, each with options as name:key=value[:key=value] "
+                             "(e.g. optuna:sampler=nsgaii); default: random,regularized-evolution")
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (default 10)")
     parser.add_argument("--workers", dest="seed_workers", type=int, default=1, help="processes running seeds in parallel (default 1)")
     parser.add_argument("--json", dest="json_out", metavar="FILE", help="write the results as JSON to FILE")
