@@ -7,12 +7,13 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from archsearch.cli.common import (DEFAULT_STORE, describe_best, describe_front, failure_lines, format_arch, format_metrics,
                                    front_summary)
 from archsearch.cli.progress import ProgressReporter
+from archsearch.report.tracking import StudyTracking, Tracker
 from archsearch.store.base import EpochRecord
 from archsearch.study import Progress, Study
 
@@ -22,8 +23,9 @@ EPOCH_METRICS = ("train_loss", "train_acc", "arch_acc", "derived_valid_acc", "en
                  "temperature", "hessian_eigenvalue", "best_shared_acc")
 
 
-def run_study(study: Study, store_path: str, quiet: bool = False) -> int:
+def run_study(study: Study, store_path: str, quiet: bool = False, trackers: Sequence[Tracker] = ()) -> int:
     reporter = ProgressReporter(study.config.name, enabled=not quiet)
+    tracking = StudyTracking(study, trackers, store_path)
 
     def message(text: str) -> None:
         if not quiet:
@@ -38,17 +40,21 @@ def run_study(study: Study, store_path: str, quiet: bool = False) -> int:
         if progress.trials == first + 1 and (line := expected_time_line(study)) is not None:
             message(line)
         reporter(progress)
+        tracking.on_trial()
 
     config = study.config
+    tracking.start()
     try:
         with _terminate_as_interrupt():
             study.run(on_trial=trial, on_epoch=epoch, on_message=message)
     except KeyboardInterrupt:
+        tracking.finish(completed=False)
         reporter.close(study.progress(), finished=False)
         print(f"archsearch: interrupted; {len(study.trials)} finished trials of {config.name!r} are stored in "
               f"{store_path}; continue with: {resume_command(config.name, store_path)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     reporter.close(study.progress())
+    tracking.finish(completed=True)
     print(f"finished {config.name!r}: {len(study.trials)} trials, {study.cost_spent:,.0f} s of cost spent")
     goal = study.components.goal
     for line in describe_best(config.space, study.best, goal.objectives[0], study.components.report, goal):

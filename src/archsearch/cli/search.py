@@ -10,6 +10,7 @@ from archsearch.cli.common import (ExampleHelpFormatter, add_store_argument, add
                                    study_config)
 from archsearch.cli.report_run import run_study
 from archsearch.config import StudyConfig
+from archsearch.report.tracking import make_tracker
 from archsearch.study import Study, build_components
 
 EXAMPLE = ("example: archsearch search --space nb201 --strategy regularized-evolution --benchmark nb201 "
@@ -32,6 +33,9 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     add_store_argument(parser)
     parser.add_argument("--name", default=None, help="experiment name (default: made from strategy, space, time)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--log-to", action="append", default=[], metavar="TRACKER",
+                        help="also log the study to mlflow[:URI] (default sqlite:///mlflow.db) or tensorboard[:DIR] "
+                             "(default runs/): config, one step per trial, curves, best arch, the HTML report")
 
 
 def run(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> int:
@@ -42,6 +46,7 @@ def run(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> int
     if not config.name:
         config.name = f"{config.strategy}-{config.space}-{config.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
     components = build_components(config)  # all config errors surface before the store is opened or created
+    trackers = [make_tracker(spec) for spec in args.log_to]
     store = open_store(args.store, create=True)
     try:
         study = Study.create(config, store, components=components)
@@ -59,7 +64,7 @@ def run(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> int
             print(f"dataset {info['name']}: inputs {'x'.join(map(str, info['shape']))}, {info['num_classes']} classes, "
                   f"train/valid/test {sizes['train']}/{sizes['valid']}/{sizes['test']}, "
                   f"device {getattr(components.estimator, 'device', 'cpu')}")
-        return run_study(study, args.store, quiet=args.quiet)
+        return run_study(study, args.store, quiet=args.quiet, trackers=trackers)
     finally:
         store.close()
 
