@@ -86,10 +86,11 @@ def test_the_top_functions_of_an_activation_table(tmp_path) -> None:
                      metrics={"valid_acc": "max", "train_seconds": "min"}, objective="valid_acc", report="valid_acc",
                      cost="train_seconds")
     rows = [{**SPACE.parse(arch), "fidelity": 3.0, "valid_acc": acc, "train_seconds": 1.0}
-            for arch, acc in (("max(x(x), zero(x))", 60.0), (SWISH, 70.0), ("add(x(x), zero(x))", 50.0))]
+            for arch, acc in (("max(x(x), zero(x))", 60.0), (SWISH, 70.0), ("add(x(x), zero(x))", 50.0),
+                              ("max(relu(x), zero(x))", 65.0))]  # ReLU again, better: it stands for ReLU
     rows.append({**SPACE.parse("sub(x(x), x(x))"), "fidelity": 3.0, "train_seconds": 0.0, "failure": "constant"})
     path = write_table(tmp_path / "act.parquet", meta, rows)
-    assert table_functions(str(path), 2) == ("activation", [SWISH, "max(x(x), zero(x))"])
+    assert table_functions(str(path), 2) == ("activation", [SWISH, "max(relu(x), zero(x))"])  # one ReLU
     assert table_functions(str(path), 10)[1][-1] == "add(x(x), zero(x))"  # the failed one is left out
     with pytest.raises(UserError, match="not a table of activation functions"):
         table_functions("nb201", 2)

@@ -131,7 +131,8 @@ def paired_test(runs: Sequence[Run], reference: Sequence[Run]) -> dict[str, floa
 
 def table_functions(benchmark: str, k: int) -> tuple[str, list[str]]:
     """The space of activation table ``benchmark`` (a registered name or a table file) and its best ``k``
-    functions by the table's objective (at its default fidelity) as arch strings."""
+    distinct functions by the table's objective (at its default fidelity) as arch strings (of archs computing
+    one function, the best)."""
     from archsearch.benchmarks import load_benchmark
 
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
@@ -144,7 +145,24 @@ def table_functions(benchmark: str, k: int) -> tuple[str, list[str]]:
     order = [int(i) for i in np.argsort(-values if meta.metrics[meta.objective] == "max" else values, kind="stable")
              if math.isfinite(values[i])]
     space = SPACES.create(meta.space)
-    return meta.space, [space.format(table.arch_at(i)) for i in order[:k]]
+    chosen: dict[tuple[float, ...], str] = {}  # one arch per function: x * asinh(x) and asinh(x) * x are one
+    for index in order:
+        arch = table.arch_at(index)
+        chosen.setdefault(function_signature(space, arch), space.format(arch))
+        if len(chosen) == k:
+            break
+    return meta.space, list(chosen.values())
+
+
+def function_signature(space: Any, arch: Arch) -> tuple[float, ...]:
+    """The function's values on a grid of [-5, 5] with every beta at 0.5, 1 and 2, rounded: equal for two archs
+    that compute the same function."""
+    import torch
+
+    from archsearch.nn.activation import NAME_BETAS, curve_at_beta
+
+    module, x = space.build(arch), torch.linspace(-5.0, 5.0, 101)
+    return tuple(round(float(v), 5) for beta in NAME_BETAS for v in curve_at_beta(module, x, beta))
 
 
 @dataclass

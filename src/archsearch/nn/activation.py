@@ -332,7 +332,7 @@ KNOWN: dict[str, Callable[[Tensor, float], Tensor]] = {
 SWISH_NAMES = ("Swish", "SiLU (Swish-1)", "Swish-like")
 
 
-def _curve(module: nn.Module, x: Tensor, beta: float) -> Tensor:
+def curve_at_beta(module: nn.Module, x: Tensor, beta: float) -> Tensor:
     """``module(x)`` with every parameter (the betas) set to ``beta``, on a copy."""
     saved = [p.detach().clone() for p in module.parameters()]
     try:
@@ -374,7 +374,7 @@ def known_name(module: nn.Module) -> str | None:
     for the closest known function within 5% RMSE at beta = 1 (Swish-like also for x*sigmoid(c x), any c in
     [0.25, 4]), else None."""
     x = torch.linspace(-NAME_RANGE, NAME_RANGE, 501)
-    curves = {beta: _curve(module, x, beta) for beta in NAME_BETAS}
+    curves = {beta: curve_at_beta(module, x, beta) for beta in NAME_BETAS}
     if not all(torch.isfinite(c).all() for c in curves.values()):
         return None
     for name, fn in KNOWN.items():
