@@ -39,6 +39,7 @@ from archsearch.config import StudyConfig  # noqa: E402
 BENCHMARK, DATASET, FIDELITY, OBJECTIVE = "activation-mnist1d", "mnist1d", 3, "valid_acc_mean"
 STRATEGY_OPTIONS: dict[str, dict[str, Any]] = {"bananas": {"batch_size": 25}}
 TOP_FRACTION = 0.01
+REGRET_FLOOR = 0.01  # the plot's lowest regret (log axis)
 RESULTS = ROOT / "perf" / "results"
 
 
@@ -82,15 +83,16 @@ def plot(entries: dict[str, Any], out: Path) -> None:
 
     figure, axis = plt.subplots(figsize=(7, 4.2))
     for name, entry in entries.items():
-        mean = np.asarray(entry["anytime_mean"])
+        mean = np.maximum(np.asarray(entry["anytime_mean"]), REGRET_FLOOR)  # 0 (every seed found the best) drawn low
         axis.plot(np.arange(1, len(mean) + 1), mean, label=f"{name} ({entry['seeds']} seeds)")
     axis.set_xscale("log")
-    axis.set_yscale("symlog", linthresh=0.1)
+    axis.set_yscale("log")
+    axis.set_ylim(bottom=REGRET_FLOOR)
     axis.set_xlabel("queries of the table")
     axis.set_ylabel("mean regret of the best-so-far (points)")
     axis.set_title("activation-mnist1d: 6,561 one-unit functions")
     axis.grid(alpha=0.3)
-    axis.legend()
+    axis.legend(fontsize=7, loc="lower left")
     figure.tight_layout()
     figure.savefig(out, dpi=120)
 
