@@ -191,7 +191,10 @@ class StudyConfig:
         if self.table is not None:
             self.apply_table_defaults()
         else:
-            self._apply_defaults(SPACES.defaults(self.space) or {})
+            space_defaults = dict(SPACES.defaults(self.space) or {})
+            if self.was_set("benchmark") and self.benchmark is not None:
+                space_defaults.pop("estimator", None)  # a benchmark named is looked up, not trained
+            self._apply_defaults(space_defaults)
             estimator = ESTIMATORS.defaults(self.estimator)
             self._apply_defaults(TRAINING_DEFAULTS if estimator is None else estimator)
             if self.benchmark is not None:

@@ -100,3 +100,21 @@ def test_search_with_an_activation_space_defaults_to_the_activation_estimator(tm
     assert main(["search", "--space", "activation2", "--strategy", "regularized-evolution", "--max-trials", "2",
                  "--store", store, "--name", "s", "--quiet", *TINY]) == 0
     assert "regularized-evolution on activation2 (mnist1d)" in capsys.readouterr().out
+
+
+def test_activation_search_of_the_shipped_table_looks_functions_up(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    """A benchmark named on the command line is looked up (tabular), not trained (the space's default estimator)."""
+    from archsearch.store.sqlite import SQLiteStore
+
+    store = tmp_path / "runs.db"
+    assert main(["activation-search", "--benchmark", "activation-mnist1d", "--max-trials", "30", "--store", str(store),
+                 "--name", "t", "--quiet", "--top", "3"]) == 0
+    assert "top 3 of 30 functions by valid_acc_mean" in capsys.readouterr().out
+    opened = SQLiteStore(str(store), create=False, write=False)
+    try:
+        config = opened.get_experiment("t").config
+    finally:
+        opened.close()
+    assert (config["estimator"], config["space"], config["objective"]) == ("tabular", "activation",
+                                                                           "valid_acc_mean:max")
