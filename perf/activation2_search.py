@@ -55,13 +55,25 @@ def search(trials: int) -> list:  # type: ignore[type-arg]
         store.close()
 
 
+def stored_trials() -> list:  # type: ignore[type-arg]
+    store = SQLiteStore(str(STORE), create=False, write=False)
+    try:
+        return store.trials(store.get_experiment(NAME).id)
+    finally:
+        store.close()
+
+
 def main() -> int:
+    import torch
+
+    torch.set_num_threads(1)  # the driver's controller: tiny ops stall in a spinning OpenMP pool beside 2 workers
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5000)
     parser.add_argument("--top", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--evaluate-only", action="store_true", help="evaluate what the store holds; search no more")
     args = parser.parse_args()
-    trials = search(args.trials)
+    trials = stored_trials() if args.evaluate_only else search(args.trials)
     space = ActivationSpace(2)
     top = top_trials(trials, "valid_acc", True, args.top)
     functions = [space.format(Arch(t.arch)) for t in top]

@@ -143,3 +143,20 @@ def test_multi_objective_config_from_yaml_lists_and_resume(tmp_path: Path) -> No
     interrupt_after(Study.create(StudyConfig.from_mapping(settings.to_dict()), store), 17)
     resumed = Study.resume("t", store).run()
     assert history(resumed) == history(reference)
+
+
+def test_beside_worker_processes_the_driver_keeps_one_thread_for_the_trials() -> None:
+    """With workers training, the driver only asks and tells: one torch thread for the whole trial phase (not
+    switched around every ask and tell), and the caller's count back afterwards."""
+    import torch
+
+    from archsearch.core.threads import _policy_off
+
+    if _policy_off():
+        pytest.skip("the thread policy is off (ARCHSEARCH_THREAD_POLICY=off)")
+    before = torch.get_num_threads()
+    seen: list[int] = []
+    config = StudyConfig.from_mapping({"strategy": "reinforce", "max_trials": 4, "executor": "processes",
+                                       "workers": 2})
+    Study.create(config, InMemoryStore()).run(on_trial=lambda progress: seen.append(torch.get_num_threads()))
+    assert seen == [1, 1, 1, 1] and torch.get_num_threads() == before
