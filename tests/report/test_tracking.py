@@ -104,3 +104,15 @@ def test_flatten_nests_keys_and_keeps_values_short() -> None:
     assert flatten({"a": {"b": {"c": 1}, "d": [1, 2]}, "e": "x", "f": {}}) == {"a.b.c": "1", "a.d": "[1, 2]",
                                                                                 "e": "x", "f": "{}"}
     assert len(flatten({"long": "y" * 2000})["long"]) == 500
+
+
+def test_without_log_to_nothing_is_tracked_and_no_report_is_built(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain search must not pay for an HTML report (thousands of trials take seconds to plot)."""
+    import archsearch.report.study_report as study_report
+
+    def refuse(*args: object, **kwargs: object) -> str:
+        raise AssertionError("a report was built for a search that logs nowhere")
+
+    monkeypatch.setattr(study_report, "study_report", refuse)
+    assert len(searched(tmp_path)) == TRIALS

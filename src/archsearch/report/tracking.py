@@ -183,10 +183,14 @@ class StudyTracking:
         self.metric, self.maximise = objective.metric, objective.direction == "max"
 
     def start(self) -> None:
+        if not self.trackers:
+            return
         for tracker in self.trackers:
             tracker.start(self.study.config.name, self.study.config.to_dict())
 
     def on_trial(self) -> None:
+        if not self.trackers:
+            return
         trial = self.study.trials[-1]
         best = best_value(self.study.trials, self.metric, self.maximise)
         for tracker in self.trackers:
@@ -195,6 +199,8 @@ class StudyTracking:
     def finish(self, completed: bool) -> None:
         from archsearch.report.study_report import study_report
 
+        if not self.trackers:  # nothing to log: no report to build either
+            return
         study = self.study
         best = study.best
         report = study_report(study.experiment, study.trials, study.store.epochs(study.experiment.id),
