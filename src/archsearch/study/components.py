@@ -77,7 +77,7 @@ def _create_estimator(config: StudyConfig, space: SearchSpace) -> Estimator:
                "download": config.download}
     accepted = inspect.signature(factory).parameters
     kwargs = {k: v for k, v in context.items() if k in accepted and v is not None}
-    return factory(**kwargs, **config.estimator_options)
+    return factory(**{**kwargs, **config.estimator_options})  # an estimator option (estimator.device) wins
 
 
 def _check_metrics(estimator: Estimator, fidelity: float | None, metrics: Sequence[str]) -> None:
