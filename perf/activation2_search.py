@@ -25,11 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "perf"))
 
-from activation_transfer import OUT as TRANSFER, train_one  # noqa: E402
-from archsearch.activation_study import summarise, top_trials  # noqa: E402
+from activation_transfer import OUT as TRANSFER, print_summary, summary_of, train_one  # noqa: E402
+from archsearch.activation_study import top_trials  # noqa: E402
 from archsearch.config import StudyConfig  # noqa: E402
 from archsearch.core.arch import Arch  # noqa: E402
-from archsearch.core.stats import holm  # noqa: E402
 from archsearch.spaces.activation import ActivationSpace  # noqa: E402
 from archsearch.store.sqlite import SQLiteStore  # noqa: E402
 from archsearch.study import Study  # noqa: E402
@@ -83,10 +82,8 @@ def main() -> int:
     with ProcessPoolExecutor(2) as pool:
         runs = list(pool.map(train_one, [f for f, _ in jobs], [s for _, s in jobs],
                              [transfer["epochs"]] * len(jobs), [2] * len(jobs)))
-    table = {f: summarise([r for r in runs if r["function"] == f], relu) for f in functions}
-    for function, adjusted in zip(functions, holm([table[f].get("p_vs_relu", float("nan")) for f in functions])):
-        table[function]["p_holm_vs_relu"] = adjusted
-    relu_summary = summarise(relu, None)
+    table = summary_of(["relu", *functions], relu + runs)  # Holm over these functions, ReLU the reference
+    relu_summary = table.pop("relu")
     document = {
         "search": {"trials": len(trials), "distinct": len({Arch(t.arch).key() for t in trials}),
                    "failed": sum(t.status == "failed" for t in trials),
@@ -98,11 +95,7 @@ def main() -> int:
                                                for f in functions}},
         "runs": runs}
     OUT.write_text(json.dumps(document, indent=1, default=str) + "\n")
-    for function in functions:
-        entry = table[function]
-        print(f"{space.formula(space.parse(function)):50s} test {entry['test_mean']:.2f} +- {entry['test_std']:.2f}  "
-              f"vs ReLU {entry.get('diff_vs_relu', float('nan')):+.2f} p {entry.get('p_vs_relu', float('nan')):.4f} "
-              f"Holm {entry['p_holm_vs_relu']:.4f}")
+    print_summary(table, lambda f: space.formula(space.parse(f)))
     return 0
 
 

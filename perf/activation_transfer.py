@@ -91,11 +91,17 @@ def main() -> int:
             print(f"  {runs[-1]['function']:40s} seed {runs[-1]['seed']}: test {runs[-1]['test_acc']:.2f} "
                   f"({runs[-1]['seconds']:.0f} s)", flush=True)
     write()
-    for function, entry in summary_of(functions, runs).items():
-        print(f"{function:40s} test {entry['test_mean']:6.2f} +- {entry['test_std']:5.2f}  "
-              f"diff {entry.get('diff_vs_relu', float('nan')):+6.2f}  p {entry.get('p_vs_relu', float('nan')):.4f}  "
-              f"Holm {entry.get('p_holm_vs_relu', float('nan')):.4f}")
+    print_summary(summary_of(functions, runs))
     return 0
+
+
+def print_summary(table: dict[str, Any], label: Any = str) -> None:
+    """One line per function: test accuracy, difference to ReLU, p and Holm's p (``label(function)``: its name)."""
+    nan = float("nan")
+    for function, entry in table.items():
+        print(f"{label(function):50s} test {entry['test_mean']:6.2f} +- {entry['test_std']:5.2f}  "
+              f"diff {entry.get('diff_vs_relu', nan):+6.2f}  p {entry.get('p_vs_relu', nan):.4f}  "
+              f"Holm {entry.get('p_holm_vs_relu', nan):.4f}")
 
 
 if __name__ == "__main__":
