@@ -8,8 +8,9 @@ in a seeded order; ``--sample N`` takes the first N), whose estimator trains at 
 stored in the SQLite store under one experiment name: a killed build resumes where its store left it and
 trains none of the done archs again. The ok trials become the table's rows, with the learning curves, params,
 FLOPs and measured latency the estimator records; an arch whose evaluation failed (an activation the
-numerical guard rejects, a diverged training) is a row with its reason in column ``failure`` and no metrics. :func:`archsearch.benchmarks.builder.export_benchmark` writes a registered
-table (NAS-Bench-201) in the same format.
+numerical guard rejects, a diverged training) is a row with its reason in column ``failure`` and no metrics.
+:func:`archsearch.benchmarks.builder.export_benchmark` writes a registered table (NAS-Bench-201) in the same
+format.
 """
 
 from __future__ import annotations
@@ -87,10 +88,10 @@ def run_build(config: StudyConfig, store: Store, on_trial: Callable[[Any], None]
 def built_table(config: StudyConfig, space: Any, trials: Sequence[TrialRecord]) -> tuple[TableMeta, list[dict]]:
     """The metadata and rows of a build: its ok trials (the last one of an arch evaluated twice), and a row with
     the reason (column ``failure``) and cost but no metrics for an arch whose every trial failed."""
-    ok = list({json.dumps(t.arch, sort_keys=True): t for t in trials if t.status == "ok"}.values())
-    done = {json.dumps(t.arch, sort_keys=True) for t in ok}
-    failed_archs = list({key: t for t in trials if t.status != "ok"
-                         and (key := json.dumps(t.arch, sort_keys=True)) not in done}.values())
+    keyed = [(json.dumps(t.arch, sort_keys=True), t) for t in trials]
+    ok_by_arch = {key: t for key, t in keyed if t.status == "ok"}
+    ok = list(ok_by_arch.values())
+    failed_archs = list({key: t for key, t in keyed if t.status != "ok" and key not in ok_by_arch}.values())
     if not ok:
         raise UserError(f"build {config.name!r} has no successful trial to write (see: archsearch show {config.name})")
     metrics: dict[str, str] = {}

@@ -36,8 +36,9 @@ from archsearch.benchmarks.base import TabularBenchmark
 from archsearch.core.arch import Arch
 from archsearch.core.dims import Categorical, Dim, Integer
 from archsearch.core.errors import ArchError, UserError
-from archsearch.benchmarks.table_meta import (FAILURE_COLUMN, FIDELITY_COLUMN, SUFFIXES, TableMeta, plain_number, check_table_path,
-                                              is_table_path, metadata_path, parse_metadata, read_metadata)
+from archsearch.benchmarks.table_meta import (FAILURE_COLUMN, FIDELITY_COLUMN, SUFFIXES, TableMeta, plain_number,
+                                              check_table_path, is_table_path, metadata_path, parse_metadata,
+                                              read_metadata)
 
 __all__ = ["GenericTable", "TableMeta", "is_table_path", "load_table", "metadata_path", "read_metadata",
            "write_table"]
@@ -73,7 +74,7 @@ class GenericTable(TabularBenchmark):
             self._tables[fidelity] = (tuple(metric_names[k] for k in offered), _read_only(matrix), _read_only(costs))
             self._row[fidelity] = _read_only(by_arch)
         self._curves = curves
-        self._failures = failures or [None] * len(fidelity_of_row)  # per row in the file
+        self._failures = failures  # per row in the file; None: the table records no failed evaluation
         self.cost_metric = meta.cost if meta.cost in meta.metrics else None  # read by the tabular estimator
         self.default_missing = meta.missing
 
@@ -139,11 +140,15 @@ class GenericTable(TabularBenchmark):
         return matrix[:, names.index(metric)]
 
     def failure(self, arch: Mapping[str, Any], dataset: str, fidelity: float) -> str | None:
+        if self._failures is None:  # the tabular estimator's hot path: no second lookup for most tables
+            return None
         self._table(dataset, fidelity)
         return self._failures[int(self._row[float(fidelity)][self._present(arch, fidelity)])]
 
     def failures(self, fidelity: float | None = None) -> int:
         """How many archs the table records as failed at ``fidelity`` (default: the default fidelity)."""
+        if self._failures is None:
+            return 0
         fidelity = self.meta.default_fidelity if fidelity is None else float(fidelity)
         return sum(self._failures[row] is not None for row in self._row[fidelity].tolist() if row >= 0)
 

@@ -179,8 +179,6 @@ class StudyTracking:
 
     def __init__(self, study: Any, trackers: Sequence[Tracker], store_path: str) -> None:
         self.study, self.trackers, self.store_path = study, list(trackers), store_path
-        objective = study.components.goal.objectives[0]
-        self.metric, self.maximise = objective.metric, objective.direction == "max"
 
     def start(self) -> None:
         if not self.trackers:
@@ -192,7 +190,8 @@ class StudyTracking:
         if not self.trackers:
             return
         trial = self.study.trials[-1]
-        best = best_value(self.study.trials, self.metric, self.maximise)
+        best = self.study.progress().best_value  # the study's incremental best of the first objective (nan: none)
+        best = None if math.isnan(best) else best
         for tracker in self.trackers:
             tracker.trial(trial, best)
 
@@ -207,12 +206,6 @@ class StudyTracking:
                               self.store_path) if study.trials else None
         for tracker in self.trackers:
             tracker.finish(None if best is None else str(best.arch), report, completed)
-
-
-def best_value(trials: Sequence[TrialRecord], metric: str, maximise: bool) -> float | None:
-    """The best finite value of ``metric`` over the ok trials (None: none yet)."""
-    values = [t.metrics[metric] for t in trials if t.status == "ok" and math.isfinite(t.metrics.get(metric, math.nan))]
-    return (max(values) if maximise else min(values)) if values else None
 
 
 __all__ = ["MLflowTracker", "StudyTracking", "TensorBoardTracker", "Tracker", "flatten", "make_tracker",
