@@ -1,5 +1,7 @@
-"""The contract every ``Store`` keeps (``SQLiteStore`` and ``InMemoryStore`` alike): experiments by unique name,
-and managing them: remove, rename, export/import and copy (also from one kind of store into the other)."""
+"""The contract every ``Store`` keeps (``SQLiteStore``, ``PostgresStore`` and ``InMemoryStore`` alike): experiments
+by unique name, and managing them: remove, rename, export/import and copy (also from one kind of store into another).
+The PostgreSQL cases run on a server of ``tests/postgres_server.py``, a new database each, and skip (saying why) where
+no server can start."""
 
 from __future__ import annotations
 
@@ -13,17 +15,32 @@ from archsearch.core.result import EpochRecord
 from archsearch.store.base import ExperimentRecord, StrategyCheckpoint, Store, TrialRecord
 from archsearch.store.memory import InMemoryStore
 from archsearch.store.sqlite import SQLiteStore
+from tests.postgres_server import new_database
 
-KINDS = ["sqlite", "memory"]
+KINDS = ["sqlite", "memory", "postgres"]
+DURABLE = ["sqlite", "postgres"]
+
+
+def new_store(kind: str, folder: Path) -> Store:
+    if kind == "sqlite":
+        return SQLiteStore(folder / "s.db")
+    if kind == "postgres":
+        from archsearch.store.postgres import PostgresStore
+
+        return PostgresStore(new_database())
+    return InMemoryStore()
 
 
 @pytest.fixture
 def make_store(tmp_path: Path) -> Iterator[Callable[[str], Store]]:
-    """``make_store(kind)``: a new empty store of that kind (each SQLite one in its own file)."""
+    """``make_store(kind)``: a new empty store of that kind (each SQLite one in its own file, each PostgreSQL one
+    in its own database)."""
     made: list[Store] = []
 
     def make(kind: str) -> Store:
-        store = SQLiteStore(tmp_path / f"s{len(made)}.db") if kind == "sqlite" else InMemoryStore()
+        folder = tmp_path / f"s{len(made)}"
+        folder.mkdir()
+        store = new_store(kind, folder)
         made.append(store)
         return store
 
@@ -137,13 +154,26 @@ def test_set_config_replaces_the_stored_config(kind: str, make_store: Callable[[
     assert store.get_experiment("demo").status == "interrupted"
 
 
-def test_a_failed_import_stores_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", DURABLE)
+def test_a_failed_import_stores_nothing(kind: str, make_store: Callable[[str], Store]) -> None:
     """One transaction: an import that fails halfway (two trials numbered alike) leaves no experiment behind."""
-    source, target = InMemoryStore(), SQLiteStore(tmp_path / "t.db")
+    source, target = InMemoryStore(), make_store(kind)
     experiment = filled(source, "demo")
     source.record_trial(experiment.id, trial(0), None)
-    with pytest.raises(Exception, match="UNIQUE"):
+    with pytest.raises(Exception, match="UNIQUE|duplicate key"):
         source.copy_experiment("demo", target)
     assert target.experiments() == []
-    assert target._db.execute("SELECT COUNT(*) FROM trials").fetchone()[0] == 0
-    target.close()
+    assert all(target.trials(n) == [] for n in range(1, 4))
+
+
+@pytest.mark.parametrize("kind", DURABLE)
+def test_a_trial_and_its_checkpoint_commit_together(kind: str, make_store: Callable[[str], Store]) -> None:
+    """A trial that cannot be written (its number taken) leaves the checkpoint as it was, and the store usable."""
+    store = make_store(kind)
+    experiment = filled(store, "demo")
+    before = contents(store, "demo")
+    with pytest.raises(Exception, match="UNIQUE|duplicate key|already"):
+        store.record_trial(experiment.id, trial(1), StrategyCheckpoint(99, 0.0, {"step": 99}))
+    assert contents(store, "demo") == before
+    store.record_trial(experiment.id, trial(3), StrategyCheckpoint(4, 40.0, {"step": 4}))
+    assert [t.number for t in store.trials(experiment.id)] == [0, 1, 2, 3]

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from archsearch.cli.common import DEFAULT_STORE, STUDY_FLAGS, open_store
+from archsearch.cli.common import DEFAULT_STORE, STORE_HELP, STUDY_FLAGS, open_store
 from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
 
@@ -61,7 +61,7 @@ def _add_build(actions: argparse._SubParsersAction) -> None:
     which.add_argument("--all", action="store_true", help="every valid arch of the space")
     which.add_argument("--sample", type=int, metavar="N", help="N distinct archs, drawn with --seed")
     parser.add_argument("--out", required=True, help="table file to write: .parquet or .csv (.meta.yaml beside it)")
-    parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite store of the build (default: {DEFAULT_STORE})")
+    parser.add_argument("--store", default=DEFAULT_STORE, help=f"store of the build: {STORE_HELP}")
     parser.add_argument("--name", default=None, help="experiment name of the build (default: from space, dataset, "
                                                      "epochs, selection and seed)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -9,11 +9,13 @@ from typing import Any
 from archsearch.config import StudyConfig
 from archsearch.report.formatting import (describe_best, describe_front, format_arch, format_metrics,  # noqa: F401
                                           front_summary, stored_goal, stored_objectives)
-from archsearch.store.base import TrialRecord
-from archsearch.store.sqlite import SQLiteStore
+from archsearch.store.base import Store, TrialRecord
+from archsearch.store.factory import open_store as open_location
 from archsearch.study.records import failure_reasons
 
 DEFAULT_STORE = "runs.db"
+STORE_HELP = (f"SQLite store file (default: {DEFAULT_STORE}) or a PostgreSQL database URL, "
+              "postgresql://USER@HOST:PORT/DATABASE (the postgres extra)")
 
 # CLI flag -> config key (flags default to None so that only given flags override the config file)
 STUDY_FLAGS: dict[str, tuple[str, Any, str]] = {
@@ -70,7 +72,7 @@ class ExampleHelpFormatter(argparse.HelpFormatter):
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", default=DEFAULT_STORE, help=f"SQLite store file (default: {DEFAULT_STORE})")
+    parser.add_argument("--store", default=DEFAULT_STORE, help=STORE_HELP)
 
 
 def add_study_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
@@ -103,9 +105,10 @@ def study_config(args: argparse.Namespace, defaults: dict[str, Any] | None = Non
     return config
 
 
-def open_store(path: str, create: bool, write: bool = True) -> SQLiteStore:
-    """The store at ``path``; ``write=False`` for commands that only read it (a read-only file is fine)."""
-    return SQLiteStore(path, create=create, write=write)
+def open_store(path: str, create: bool, write: bool = True) -> Store:
+    """The store at ``path`` (a SQLite file, or a ``postgresql://`` URL); ``write=False`` for commands that only
+    read it (a read-only file is fine)."""
+    return open_location(path, create=create, write=write)
 
 
 def check_plot_path(plot: str | None) -> None:

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from archsearch import __version__
-from archsearch.cli import activation, bench, compare, evaluate, export, latency, list_components, manage, meta_search, meta_test, report, resume, scale, search, show, train
+from archsearch.cli import activation, bench, compare, cp, evaluate, export, latency, list_components, manage, meta_search, meta_test, report, resume, scale, search, show, train
 from archsearch.core.errors import UserError
 from archsearch.core.threads import prepare_environment
 
-SUBCOMMANDS = (search, resume, show, report, manage, compare, evaluate, train, export, latency, scale, meta_search,
+SUBCOMMANDS = (search, resume, show, report, manage, cp, compare, evaluate, train, export, latency, scale, meta_search,
                meta_test, activation, bench, list_components)
 EXIT_USER_ERROR = 2
 

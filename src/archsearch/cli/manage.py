@@ -1,19 +1,16 @@
-"""``archsearch rm``, ``archsearch mv`` and ``archsearch cp``: remove, rename and copy an experiment.
+"""``archsearch rm`` and ``archsearch mv``: remove and rename an experiment (``archsearch cp``, the copy between
+stores, is :mod:`archsearch.cli.cp`).
 
-Each is one transaction of the store (``Store.delete_experiment``, ``rename_experiment``, ``copy_experiment``).
-``rm`` and ``mv`` refuse an experiment that a process runs. ``cp`` copies everything a resume needs (trials,
-checkpoint, one-shot epochs and state) into another store, or into the same one under another name.
+Each is one transaction of the store (``Store.delete_experiment``, ``rename_experiment``), refused for an
+experiment that a process runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
 from collections.abc import Callable
-from pathlib import Path
 
 from archsearch.cli.common import ExampleHelpFormatter, add_store_argument, open_store
-from archsearch.core.errors import UserError
 from archsearch.store.base import check_name
 
 
@@ -25,13 +22,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                   "Rename an experiment (its stored config too), in one transaction. Refused while a process runs "
                   "it, or when the new name is taken.", "archsearch mv demo baseline --store runs.db")
     mv.add_argument("new_name", metavar="new", help="its new name")
-    cp = _command(commands, "cp", run_cp, "copy an experiment into another store (or under another name)",
-                  "Copy an experiment with everything a resume needs (trials, strategy checkpoint, one-shot epochs "
-                  "and state) into another store, created if missing, in one transaction; the copy resumes there "
-                  "to the same history.", "archsearch cp demo --to archive.db --store runs.db")
-    cp.add_argument("--to", metavar="STORE", default=None,
-                    help="store to copy into (default: the same store; then give --name)")
-    cp.add_argument("--name", dest="new_name", default=None, help="name of the copy (default: the same name)")
 
 
 def _command(commands: argparse._SubParsersAction, name: str, run: Callable[[argparse.Namespace], int],
@@ -65,28 +55,4 @@ def run_mv(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"renamed {args.name!r} to {args.new_name!r} in {args.store}")
-    return 0
-
-
-def run_cp(args: argparse.Namespace) -> int:
-    if args.new_name is not None:
-        check_name(args.new_name)
-    target_path = args.to or args.store
-    name = args.new_name or args.name
-    same = Path(target_path).resolve() == Path(args.store).resolve()
-    if same and name == args.name:
-        raise UserError(f"a copy of {args.name!r} needs another store (--to OTHER.db) or another name (--name NEW)")
-    source = open_store(args.store, create=False, write=same)  # only read when the copy goes elsewhere
-    try:
-        data = source.export_experiment(args.name)  # before the target is opened: a wrong name creates nothing
-        target = source if same else open_store(target_path, create=True)
-        try:
-            target.import_experiment(data, name)
-        finally:
-            if target is not source:
-                target.close()
-    finally:
-        source.close()
-    print(f"copied {args.name!r} ({len(data.trials)} trials) to {target_path} as {name!r}; "
-          f"continue it there with: {shlex.join(['archsearch', 'resume', name, '--store', target_path])}")
     return 0

@@ -57,12 +57,12 @@ def fresh_name(name: str, taken: Collection[str]) -> str:
 def store_names(store: str) -> set[str]:
     """The experiment names in the store at ``store`` (none when there is no readable store there)."""
     from archsearch.core.errors import UserError
-    from archsearch.store.sqlite import SQLiteStore
+    from archsearch.store.factory import is_url, open_store
 
-    if not Path(store).is_file():
+    if not is_url(store) and not Path(store).is_file():
         return set()
     try:
-        opened = SQLiteStore(store, create=False, write=False)
+        opened = open_store(store, create=False, write=False)
     except UserError:
         return set()
     try:
