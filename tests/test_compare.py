@@ -1,4 +1,5 @@
-"""compare_strategies: per-seed trajectories, summaries, parallel seeds equal to serial ones, the CLI's JSON."""
+"""compare_strategies: per-seed trajectories, summaries, parallel seeds (processes, Ray tasks) equal to serial ones,
+the CLI's JSON; compare_stored: studies in a store summarised as the same runs in memory."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import numpy as np
 import pytest
 
 from archsearch.cli.main import main
-from archsearch.compare import compare_strategies, run_seed, strategy_config, table_optimum
+from archsearch.compare import compare_stored, compare_strategies, run_seed, strategy_config, table_optimum
 from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
 from archsearch.core.objectives import Objective
 from archsearch.store.memory import InMemoryStore
+from archsearch.store.sqlite import SQLiteStore
 from archsearch.study import Study, best_trial
 
 STRATEGIES = ["random", "regularized-evolution"]
@@ -132,3 +134,32 @@ def test_runs_without_a_result_are_left_out_of_the_mean() -> None:
     assert summary["std"] == pytest.approx(2 ** 0.5)
     empty = summarise([SeedRun(0, float("nan"), (1.0,), (float("nan"),))], 1.0)
     assert math.isnan(empty["mean"]) and empty["runs_without_result"] == 1
+
+
+def test_stored_studies_compare_as_the_same_runs_in_memory(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    store = tmp_path / "runs.db"
+    for strategy in STRATEGIES:
+        for seed in (2, 0, 1):  # stored out of seed order
+            assert main(["search", "--strategy", strategy, "--seed", str(seed), "--max-trials", "20", "--quiet",
+                         "--store", str(store), "--name", f"{strategy}-{seed}"]) == 0
+    opened = SQLiteStore(store, create=False)
+    _, stored = compare_stored(opened)
+    assert without_wall_time(stored) == without_wall_time(compare_strategies(config(), STRATEGIES, 3))
+    _, two = compare_stored(opened, ["random-0", "random-1"])
+    assert list(two) == ["random"] and two["random"]["final_test"] == stored["random"]["final_test"][:2]
+    opened.close()
+    out = tmp_path / "stored.json"
+    assert main(["compare", "--from-store", str(store), "--json", str(out), "--quiet"]) == 0
+    assert json.loads(out.read_text())["results"]["random"]["final_test"] == stored["random"]["final_test"]
+    assert "over 3 seeds" in capsys.readouterr().out
+    assert main(["search", "--dataset", "cifar100", "--max-trials", "3", "--store", str(store), "--name", "c100",
+                 "--quiet"]) == 0
+    assert main(["compare", "--from-store", str(store)]) == 2
+    assert "differ in dataset" in capsys.readouterr().err
+
+
+def test_ray_tasks_give_the_serial_results_in_seed_order() -> None:
+    pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'archsearch[ray]'")
+    serial = compare_strategies(config(), STRATEGIES, 3)
+    assert without_wall_time(compare_strategies(config(), STRATEGIES, 3, workers=2, executor="ray")) == \
+        without_wall_time(serial)

@@ -6,7 +6,10 @@ is stored.
 Each run also records its anytime trajectory: after every trial, the cumulative (simulated) cost and
 the reported metric of the best arch so far by the objective (the Study's own incremental best), which
 ``archsearch.report.curves`` turns into anytime curves. Seeds may run in worker processes
-(``workers > 1``); every run depends only on its config and seed, so the results equal the serial ones.
+(``workers > 1``) or as Ray tasks on a cluster (``executor="ray"``, issue 27; a run whose worker or node was lost
+runs again, up to ``SEED_RETRIES`` times); every run depends only on its config and seed, so the results equal the
+serial ones. ``compare_stored`` summarises studies already in a store (e.g. many drivers' studies in one
+PostgreSQL database) the same way, one run per experiment, grouped by strategy.
 """
 
 from __future__ import annotations
@@ -24,10 +27,16 @@ from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
 from archsearch.core.objectives import Goal, Objective
 from archsearch.benchmarks import load_benchmark
+from archsearch.execution import WorkerLost
 from archsearch.execution.processes import ProcessExecutor
 from archsearch.store.memory import InMemoryStore
-from archsearch.store.base import stored_result
+from archsearch.store.base import ExperimentRecord, Store, TrialRecord, stored_result
 from archsearch.study import Progress, Study, build_components
+from archsearch.study.records import trial_score
+
+SEED_EXECUTORS = ("processes", "ray")
+SEED_RETRIES = 2  # re-runs of a seed whose worker (or Ray node) was lost
+PROTOCOL_KEYS = ("space", "benchmark", "table", "dataset", "fidelity", "objective", "constraint", "reward", "report")
 
 
 @dataclass(frozen=True)
@@ -61,16 +70,65 @@ def run_seed(config: StudyConfig, seed: int) -> SeedRun:
         reported.append(study.reported_value())  # the Study's incremental best, by the objective
 
     study.run(on_trial=record)
-    front: tuple[tuple[float, ...], ...] = ()
-    worst: tuple[float, ...] = ()
-    goal = study.components.goal
-    if goal.multi:
-        from archsearch.core.pareto import front_indices, raw_values, worst_reference
-
-        results = [stored_result(t) for t in study.trials]
-        front = tuple(tuple(raw_values(results[i], goal)) for i in front_indices(results, goal))
-        worst = tuple(worst_reference(results, goal) or ())
+    front, worst = _front(study.trials, study.components.goal)
     return SeedRun(seed, study.reported_value(), tuple(cost), tuple(reported), front, worst)
+
+
+def _front(trials: Sequence[TrialRecord], goal: Goal) -> tuple[tuple[tuple[float, ...], ...], tuple[float, ...]]:
+    """Multi-objective: the raw values of the feasible front of ``trials`` and the worst value of each objective."""
+    if not goal.multi:
+        return (), ()
+    from archsearch.core.pareto import front_indices, raw_values, worst_reference
+
+    results = [stored_result(t) for t in trials]
+    front = tuple(tuple(raw_values(results[i], goal)) for i in front_indices(results, goal))
+    return front, tuple(worst_reference(results, goal) or ())
+
+
+def stored_run(experiment: ExperimentRecord, trials: Sequence[TrialRecord]) -> SeedRun:
+    """The ``SeedRun`` of a stored study, as ``run_seed`` records it: per trial the cumulative cost and the reported
+    metric of the best trial so far by the goal (the earliest on ties)."""
+    config = StudyConfig.from_mapping(experiment.config)
+    goal, report = config.goal(), Objective.parse(config.report).metric
+    best: TrialRecord | None = None
+    best_score, spent, cost, reported = -math.inf, 0.0, [], []
+    for trial in trials:
+        spent += trial.cost
+        score = trial_score(trial, goal)
+        if score > best_score:
+            best, best_score = trial, score
+        cost.append(spent)
+        reported.append(math.nan if best is None else float(best.metrics.get(report, math.nan)))
+    front, worst = _front(trials, goal)
+    return SeedRun(experiment.seed, reported[-1] if reported else math.nan, tuple(cost), tuple(reported), front, worst)
+
+
+def compare_stored(store: Store, names: Sequence[str] | None = None) -> tuple[StudyConfig, dict[str, Any]]:
+    """The studies ``names`` of ``store`` (default: all) summarised as ``compare_strategies`` does, one run per
+    study, grouped by strategy (runs in seed order); they must share a protocol (``PROTOCOL_KEYS``). Returns the
+    config of the first study (the protocol) and the results."""
+    experiments = [store.get_experiment(name) for name in names] if names else store.experiments()
+    if not experiments:
+        raise UserError("the store has no experiments to compare")
+    first = experiments[0]
+    for experiment in experiments[1:]:
+        for key in PROTOCOL_KEYS:
+            if experiment.config.get(key) != first.config.get(key):
+                raise UserError(f"experiments {first.name!r} and {experiment.name!r} differ in {key} "
+                                f"({first.config.get(key)!r} vs {experiment.config.get(key)!r}): compare studies "
+                                "of one protocol (name them after --experiments)")
+    groups: dict[str, list[tuple[SeedRun, float]]] = {}
+    for experiment in experiments:
+        run = stored_run(experiment, store.trials(experiment.id))
+        groups.setdefault(str(experiment.config.get("strategy")), []).append((run, experiment.updated - experiment.created))
+    results, all_runs = {}, {}
+    for strategy, pairs in groups.items():
+        runs = sorted((run for run, _ in pairs), key=lambda run: run.seed)
+        results[strategy], all_runs[strategy] = summarise(runs, sum(wall for _, wall in pairs)), runs
+    base = StudyConfig.from_mapping(first.config)
+    if base.goal().multi:
+        add_hypervolumes(results, all_runs, base.goal(), base.reference())
+    return base, results
 
 
 def run_seed_from_mapping(config: dict[str, Any], seed: int) -> SeedRun:
@@ -79,10 +137,13 @@ def run_seed_from_mapping(config: dict[str, Any], seed: int) -> SeedRun:
 
 
 def compare_strategies(base: StudyConfig, strategies: Sequence[str], seeds: int,
-                       on_done: Callable[[str, int], None] | None = None, workers: int = 1) -> dict[str, Any]:
+                       on_done: Callable[[str, int], None] | None = None, workers: int = 1,
+                       executor: str = "processes", address: str | None = None) -> dict[str, Any]:
     """Per strategy (a name, or a name with options: :func:`strategy_config`), over seeds ``0 .. seeds-1``: ``final_test`` (one value per seed, in seed order),
     ``mean``, ``std`` (ddof=1), ``trials`` (mean trials per run), ``wall_seconds`` (of that strategy's
-    seeds) and ``trajectories`` (per seed ``{"cost": [...], "reported": [...]}``).
+    seeds) and ``trajectories`` (per seed ``{"cost": [...], "reported": [...]}``). Seeds run in ``workers``
+    processes, or with ``executor="ray"`` as ``workers`` Ray tasks at a time on the cluster at ``address`` (None:
+    a local Ray); each seed's study itself runs serially.
 
     Every strategy is built (and a bad name or option raises ``UserError``) before any run starts.
     """
@@ -90,6 +151,8 @@ def compare_strategies(base: StudyConfig, strategies: Sequence[str], seeds: int,
         raise UserError(f"workers must be an integer of at least 1, got {workers!r}")
     if seeds < 1:
         raise UserError(f"seeds must be at least 1, got {seeds}")
+    if executor not in SEED_EXECUTORS:
+        raise UserError(f"unknown executor {executor!r} for the seeds; choose from: {', '.join(SEED_EXECUTORS)}")
     configs: dict[str, StudyConfig] = {}
     for strategy in dict.fromkeys(strategies):
         config = strategy_config(base, strategy)
@@ -97,7 +160,7 @@ def compare_strategies(base: StudyConfig, strategies: Sequence[str], seeds: int,
         configs[strategy] = config
     results: dict[str, Any] = {}
     all_runs: dict[str, list[SeedRun]] = {}
-    with _SeedRunner(min(workers, seeds)) as runner:
+    with _SeedRunner(min(workers, seeds), executor, address) as runner:
         for strategy, config in configs.items():
             started = time.perf_counter()
             runs = []
@@ -177,14 +240,19 @@ def table_optimum(config: StudyConfig) -> float | None:
 
 
 class _SeedRunner:
-    """Runs seeds serially, or in a spawn-context process pool when ``workers > 1`` (results in seed order)."""
+    """Runs seeds serially, in a spawn-context process pool when ``workers > 1``, or as Ray tasks (results in seed
+    order either way)."""
 
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self._pool: ProcessExecutor | None = None
+    def __init__(self, workers: int, executor: str = "processes", address: str | None = None) -> None:
+        self.workers, self.executor, self.address = workers, executor, address
+        self._pool: Any = None
 
     def __enter__(self) -> "_SeedRunner":
-        if self.workers > 1:
+        if self.executor == "ray":
+            from archsearch.execution.ray import RayExecutor
+
+            self._pool = RayExecutor(self.workers, address=self.address)
+        elif self.workers > 1:
             self._pool = ProcessExecutor(self.workers)
         return self
 
@@ -195,4 +263,20 @@ class _SeedRunner:
     def runs(self, config: StudyConfig, seeds: Sequence[int]) -> Iterator[SeedRun]:
         if self._pool is None:
             return (run_seed(config, seed) for seed in seeds)
-        return self._pool.map(run_seed_from_mapping, repeat(config.to_dict()), seeds)
+        if self.executor != "ray":
+            return self._pool.map(run_seed_from_mapping, repeat(config.to_dict()), seeds)
+        return self._tasks(config.to_dict(), list(seeds))
+
+    def _tasks(self, mapping: dict[str, Any], seeds: list[int]) -> Iterator[SeedRun]:
+        """Every seed submitted at once (Ray runs as many at a time as the cluster's CPUs allow); a seed whose
+        worker or node was lost runs again, up to ``SEED_RETRIES`` times: a lost node costs only its runs."""
+        futures = {seed: self._pool.submit(run_seed_from_mapping, mapping, seed) for seed in seeds}
+        for seed in seeds:
+            for attempt in range(SEED_RETRIES + 1):
+                try:
+                    yield futures[seed].result()
+                    break
+                except WorkerLost as exc:
+                    if attempt == SEED_RETRIES:
+                        raise UserError(f"seed {seed} lost its worker {SEED_RETRIES + 1} times ({exc})") from None
+                    futures[seed] = self._pool.submit(run_seed_from_mapping, mapping, seed)

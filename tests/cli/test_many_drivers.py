@@ -98,3 +98,6 @@ def test_six_drivers_two_killed_and_resumed_equal_uninterrupted_runs(tmp_path: P
     assert sorted(e["name"] for e in listed) == [f"d{seed}" for seed in range(DRIVERS)]
     assert main(["report", "d1", "--store", url, "-o", str(tmp_path / "d1.html")]) == 0
     assert "d1" in (tmp_path / "d1.html").read_text()
+    assert main(["compare", "--from-store", url, "--json", str(tmp_path / "c.json"), "--quiet"]) == 0
+    compared = json.loads((tmp_path / "c.json").read_text())["results"]["regularized-evolution"]
+    assert len(compared["final_test"]) == DRIVERS and compared["trials"] == TRIALS

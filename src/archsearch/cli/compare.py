@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 
 from archsearch.cli.common import ExampleHelpFormatter, add_study_arguments, check_plot_path, study_config
-from archsearch.compare import compare_strategies, table_optimum
+from archsearch.compare import SEED_EXECUTORS, compare_strategies, compare_stored, table_optimum
 from archsearch.config import StudyConfig
 from archsearch.core.errors import UserError
 
 EXAMPLE = ("example: archsearch compare --benchmark nb201 --dataset cifar10 --strategies random,regularized-evolution "
            "--seeds 100 --fidelity 12 --budget-seconds 12000 --json out.json --report compare.html --workers 4")
 PLAIN_INTERVAL_SECONDS = 10.0
+DEFAULT_STRATEGIES = "random,regularized-evolution"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -31,11 +32,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "anytime plot (mean best-so-far with a 95%% band across seeds).",
         epilog=EXAMPLE, formatter_class=ExampleHelpFormatter)
     add_study_arguments(parser, skip=("--strategy", "--seed", "--executor", "--workers"))
-    parser.add_argument("--strategies", default="random,regularized-evolution",
+    parser.add_argument("--strategies", default=None,
                         help="comma-separated strategy names, each with options as name:key=value[:key=value] "
                              "(e.g. optuna:sampler=nsgaii); default: random,regularized-evolution")
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1 (default 10)")
-    parser.add_argument("--workers", dest="seed_workers", type=int, default=1, help="processes running seeds in parallel (default 1)")
+    parser.add_argument("--workers", dest="seed_workers", type=int, default=1,
+                        help="seeds run in parallel: processes, or Ray tasks with --executor ray (default 1)")
+    parser.add_argument("--executor", dest="seed_executor", choices=SEED_EXECUTORS, default="processes",
+                        help="where seeds run: processes (a local pool of --workers) or ray (tasks on a local Ray, or "
+                             "the cluster at --address); results equal the serial run's")
+    parser.add_argument("--from-store", metavar="STORE", default=None,
+                        help="compare the studies already in STORE (a SQLite file or postgresql:// URL), one run per "
+                             "study, grouped by strategy, instead of running seeds")
+    parser.add_argument("--experiments", default=None, metavar="NAMES",
+                        help="with --from-store: comma-separated experiment names (default: all in the store)")
     parser.add_argument("--json", dest="json_out", metavar="FILE", help="write the results as JSON to FILE")
     parser.add_argument("--trajectories", action="store_true",
                         help="include every run's anytime trajectory (cost, reported best-so-far) in --json")
@@ -50,14 +60,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = study_config(args)
-    strategies = _check_arguments(args, config)
-    progress = _SeedProgress(len(strategies) * args.seeds, enabled=not args.quiet)
     started = time.perf_counter()
-    try:
-        results = compare_strategies(config, strategies, args.seeds, on_done=progress, workers=args.seed_workers)
-    finally:
-        progress.close()
+    if args.from_store is not None:
+        config, results = _stored(args)
+    else:
+        config = study_config(args)
+        strategies = _check_arguments(args, config)
+        address, config.address = config.address, None  # --address places the seeds; each seed runs serially
+        if address is not None and args.seed_executor != "ray":
+            raise UserError("--address needs --executor ray")
+        progress = _SeedProgress(len(strategies) * args.seeds, enabled=not args.quiet)
+        try:
+            results = compare_strategies(config, strategies, args.seeds, on_done=progress, workers=args.seed_workers,
+                                         executor=args.seed_executor, address=address)
+        finally:
+            progress.close()
     elapsed = time.perf_counter() - started
     _print_table(config, results, args.seeds)
     if config.goal().multi:
@@ -89,6 +106,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stored(args: argparse.Namespace) -> tuple[StudyConfig, dict[str, Any]]:
+    """The studies of --from-store summarised; ``args.seeds`` becomes the most runs of one strategy."""
+    from archsearch.store.factory import open_store
+
+    _check_outputs(args)
+    names = [n.strip() for n in args.experiments.split(",") if n.strip()] if args.experiments else None
+    store = open_store(args.from_store, create=False, write=False)
+    try:
+        config, results = compare_stored(store, names)
+    finally:
+        store.close()
+    args.seeds = max(len(summary["final_test"]) for summary in results.values())
+    return config, results
+
+
 def _write_report(args: argparse.Namespace, config: StudyConfig, results: dict[str, Any], elapsed: float) -> None:
     import shlex
 
@@ -116,9 +148,15 @@ def _check_arguments(args: argparse.Namespace, config: StudyConfig) -> list[str]
                         "'archsearch search --warm-start NAME' (perf/warm_start_nb201.py compares cold and warm)")
     if args.seed_workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.seed_workers}")
-    strategies = list(dict.fromkeys(s.strip() for s in args.strategies.split(",") if s.strip()))
+    strategies = list(dict.fromkeys(s.strip() for s in (args.strategies or DEFAULT_STRATEGIES).split(",") if s.strip()))
     if not strategies:
         raise UserError("--strategies needs at least one name")
+    _check_outputs(args)
+    return strategies
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """--json, --trajectories, --plot and --report name usable files (UserError otherwise)."""
     if args.json_out and not Path(args.json_out).resolve().parent.is_dir():
         raise UserError(f"folder for --json does not exist: {Path(args.json_out).parent}")
     if args.json_out and Path(args.json_out).is_dir():
@@ -130,7 +168,6 @@ def _check_arguments(args: argparse.Namespace, config: StudyConfig) -> list[str]
         from archsearch.cli.report import check_output
 
         check_output(args.report_html)
-    return strategies
 
 
 def _document(config: StudyConfig, args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
