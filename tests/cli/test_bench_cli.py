@@ -139,3 +139,19 @@ def test_an_activation_build_records_what_the_guard_rejects(tmp_path: Path) -> N
     assert "estimator activation" in table.meta.description
     code, _, err = run_cli([*args[:5], "zero-cost", *args[6:]])
     assert code == 2 and "estimator 'zero-cost' cannot build a table" in err and err.count("\n") == 1
+
+
+def test_a_build_over_ray_trains_the_archs_as_the_local_build(built: dict, tmp_path: Path) -> None:
+    """``--executor ray``: the archs spread over Ray tasks; every arch's trained metrics equal the local build's
+    (measured times and latency aside)."""
+    pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'archsearch[ray]'")
+    (tmp_path / "tiny.yaml").write_text(TINY_SPACE)
+    code, _, err = run_cli(build_args(tmp_path, "--executor", "ray", "--workers", "2"))
+    assert code == 0, err
+    local, spread = load_table(built["folder"] / "tiny.parquet"), load_table(tmp_path / "tiny.parquet")
+    measured = {"latency_ms", "latency_batch_ms", "train_seconds", "trial_seconds"}
+    for trial in built["after"]:
+        arch = Arch(trial.arch)
+        ours = {k: v for k, v in spread.query(arch, "digits", 1).items() if k not in measured}
+        assert ours == {k: v for k, v in local.query(arch, "digits", 1).items() if k not in measured}
+        assert spread.curves(arch, "digits", 1) == local.curves(arch, "digits", 1)
