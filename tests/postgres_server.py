@@ -50,8 +50,13 @@ def _as_user() -> tuple[list[str], str | None]:
     raise RuntimeError("running as root and no postgres or nobody user to run the server as")
 
 
-def _start() -> str:
-    """Start a throwaway server; its admin URL (a unix socket in its own folder)."""
+TEST_SETTINGS = "-c fsync=off -c full_page_writes=off"  # speed over durability: the server is thrown away
+
+
+def start_server(settings: str = TEST_SETTINGS) -> str:
+    """Start a throwaway server with the extra ``settings`` (postgres ``-c`` options), stopped when this process
+    ends; its admin URL: a unix socket in its own folder (``settings`` may add TCP: ``-c listen_addresses=127.0.0.1
+    -c port=N``)."""
     binaries = _binaries()
     if binaries is None:
         raise RuntimeError(f"no PostgreSQL server binaries (initdb, pg_ctl) on PATH or in /usr/lib/postgresql; "
@@ -69,7 +74,7 @@ def _start() -> str:
             raise RuntimeError(f"{Path(command[0]).name} failed: {tail[0]}")
 
     run(str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "archsearch", "-E", "UTF8", "--no-sync")
-    options = f"-k {folder} -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200"
+    options = f"-k {folder} -c listen_addresses='' -c max_connections=200 {settings}"
     run(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60", "start")
 
     def stop() -> None:
@@ -88,7 +93,7 @@ def server_url() -> str:
             _state["skip"] = "psycopg is not installed (pip install -e '.[postgres]')"
         else:
             try:
-                _state["url"] = os.environ.get(ENV) or _start()
+                _state["url"] = os.environ.get(ENV) or start_server()
             except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                 _state["skip"] = f"no PostgreSQL server could start: {exc}"
     if "skip" in _state:

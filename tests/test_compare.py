@@ -163,3 +163,39 @@ def test_ray_tasks_give_the_serial_results_in_seed_order() -> None:
     serial = compare_strategies(config(), STRATEGIES, 3)
     assert without_wall_time(compare_strategies(config(), STRATEGIES, 3, workers=2, executor="ray")) == \
         without_wall_time(serial)
+
+
+def test_a_seed_whose_worker_was_lost_runs_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over Ray a lost node costs only its runs: a seed whose task died with its worker is submitted again, up to
+    ``SEED_RETRIES`` times; then the compare stops with one clear error."""
+    from concurrent.futures import Future
+
+    import archsearch.execution.ray as ray_executor
+    from archsearch.compare import SEED_RETRIES
+    from archsearch.execution import WorkerLost
+
+    losses = {"left": 1}
+
+    class Losing:  # an executor whose first tasks of seed 1 die with their worker
+        def __init__(self, workers: int, address: str | None = None) -> None:
+            pass
+
+        def submit(self, fn, mapping: dict, seed: int) -> Future:  # type: ignore[no-untyped-def]
+            future: Future = Future()
+            if seed == 1 and losses["left"] > 0:
+                losses["left"] -= 1
+                future.set_exception(WorkerLost("node died"))
+            else:
+                future.set_result(fn(mapping, seed))
+            return future
+
+        def shutdown(self) -> None:
+            pass
+
+    monkeypatch.setattr(ray_executor, "RayExecutor", Losing)
+    serial = compare_strategies(config(), ["random"], 3)
+    assert without_wall_time(compare_strategies(config(), ["random"], 3, executor="ray")) == without_wall_time(serial)
+    assert losses["left"] == 0
+    losses["left"] = SEED_RETRIES + 1
+    with pytest.raises(UserError, match=f"seed 1 lost its worker {SEED_RETRIES + 1} times"):
+        compare_strategies(config(), ["random"], 3, executor="ray")

@@ -264,7 +264,7 @@ class PostgresStore(Store):
 
     # -- trials -------------------------------------------------------------------------------
     def record_trial(self, experiment_id: int, trial: TrialRecord, checkpoint: StrategyCheckpoint | None) -> None:
-        with self._transaction(), self._db.pipeline():  # one round trip to the server, one commit
+        with self._guard(), self._db.pipeline(), self._transaction():  # BEGIN ... COMMIT in one round trip
             self._insert_trials(experiment_id, [trial])
             if checkpoint is not None:
                 self._write_checkpoint(experiment_id, checkpoint)
