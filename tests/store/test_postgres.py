@@ -127,3 +127,13 @@ def test_a_lost_server_is_a_user_error(url: str) -> None:
 def test_messages_hide_the_password() -> None:
     assert display_url("postgresql://me:secret@db:5432/nas") == "postgresql://me:***@db:5432/nas"
     assert display_url("postgresql://me@db/nas") == "postgresql://me@db/nas"
+
+
+def test_psycopg_is_imported_only_for_a_postgresql_store() -> None:
+    import subprocess
+
+    code = ("import sys, archsearch.store, archsearch.cli.main; from archsearch.store import open_store; "
+            "import tempfile, os; open_store(os.path.join(tempfile.mkdtemp(), 'r.db')).close(); "
+            "assert 'psycopg' not in sys.modules, 'psycopg loaded'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
