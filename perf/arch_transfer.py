@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from archsearch.benchmarks import load_benchmark  # noqa: E402
 from archsearch.benchmarks.table import load_table  # noqa: E402
-from archsearch.benchmarks.transfer import (percentile_ranks, rank_agreement, summarise_percentiles,  # noqa: E402
+from archsearch.benchmarks.transfer import (disattenuated, percentile_ranks, rank_agreement, summarise_percentiles,  # noqa: E402
                                             top_k_overlap)
 from archsearch.config import StudyConfig  # noqa: E402
 from archsearch.spaces import space_from_config  # noqa: E402
@@ -154,7 +154,10 @@ def nb201_part(report: dict[str, Any], seeds: int, strategies: list[str], out: P
                for d in NB201_DATASETS}
     run_searches(report, "nb201", configs, seeds, strategies, out)
     _, columns = nb201_columns()
+    table = load_benchmark("nb201")
     report["nb201"] = {"protocol": {d: {"fidelity": 12, **NB201_PROTOCOL[d]} for d in NB201_DATASETS},
+                       "agreement_with_params": {
+                           d: rounded(rank_agreement(table.column(d, 200, "params"), c), 4) for d, c in columns.items()},
                        "metric": "200-epoch test accuracy; percentile among all 15,625 cells, ties half",
                        "seeds": seeds, "table": nb201_table_agreement(columns),
                        "strategies": nb201_transfer(report, strategies)}
@@ -212,12 +215,36 @@ def small_agreement(columns: dict[str, np.ndarray]) -> dict[str, Any]:
     return out
 
 
+def common(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``columns`` with nan wherever any column lacks the arch (every pair then ranks the same archs)."""
+    mask = np.logical_and.reduce([np.isfinite(c) for c in columns.values()])
+    return {name: np.where(mask, column, np.nan) for name, column in columns.items()}
+
+
+def corrected(columns: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Spearman between the first seeds of two datasets with both seeds, corrected for each one's seed-to-seed
+    Spearman (:func:`disattenuated`), over all archs each pair has and over the archs all columns have."""
+    out: dict[str, Any] = {}
+    doubled = [n[:-3] for n in columns if n.endswith("_s0") and n[:-1] + "1" in columns]
+    for label, cols in (("all", columns), ("common", common(columns))):
+        for i, first in enumerate(doubled):
+            for second in doubled[i + 1:]:
+                r_xy = rank_agreement(cols[f"{first}_s0"], cols[f"{second}_s0"])["spearman"]
+                r_xx = rank_agreement(cols[f"{first}_s0"], cols[f"{first}_s1"])["spearman"]
+                r_yy = rank_agreement(cols[f"{second}_s0"], cols[f"{second}_s1"])["spearman"]
+                out[f"{first}~{second} ({label})"] = rounded({"spearman": r_xy, "reliability_" + first: r_xx,
+                                                             "reliability_" + second: r_yy,
+                                                             "disattenuated": disattenuated(r_xy, r_xx, r_yy)}, 4)
+    return out
+
+
 def small_transfer(report: dict[str, Any], strategies: list[str], source: Any,
-                   columns: dict[str, np.ndarray]) -> dict[str, Any]:
+                   columns: dict[str, np.ndarray], valid: np.ndarray) -> dict[str, Any]:
     """Percentiles (among each table's archs) on mnist5k, digits and mnist1d of each strategy's found archs and of
     the mnist5k top 5 (by test accuracy)."""
-    targets = [name for name in columns if name.endswith("_s0")]
+    targets = [name for name in columns if name.endswith("_s0")] + ["mnist5k_s1"]  # s1: the same data, other seeds
     ranks = {name: percentile_ranks(columns[name]) for name in targets}
+    valid_ranks = percentile_ranks(valid)  # the objective the searches maximised
     top5 = [int(i) for i in np.lexsort((np.arange(columns["mnist5k_s0"].size), -columns["mnist5k_s0"]))[:5]]
     space = space_from_config(StudyConfig.from_mapping({"space": "nb201"}))
     out: dict[str, Any] = {"mnist5k_top5": [
@@ -227,6 +254,7 @@ def small_transfer(report: dict[str, Any], strategies: list[str], source: Any,
     for strategy in strategies:
         found = [source.index_of(run["arch"]) for run in runs[strategy].values()]
         out[strategy] = rounded({"seeds": len(found), "distinct_archs": len(set(found)),
+                                 "mnist5k_s0_valid": summarise_percentiles(valid_ranks[found].tolist()),
                                  **{name: summarise_percentiles(ranks[name][found].tolist()) for name in targets}}, 2)
     return out
 
@@ -237,13 +265,18 @@ def mnist5k_part(report: dict[str, Any], seeds: int, strategies: list[str], out:
     run_searches(report, "mnist5k", configs, seeds, strategies, out)
     source, columns = aligned_columns("test_acc")
     _, valid = aligned_columns("valid_acc")
+    params = np.asarray(source.column("mnist5k", MNIST5K_EPOCHS, "params"), dtype=float)  # the same net everywhere
     report["mnist5k"] = {"protocol": {"benchmark": MNIST5K, "max_trials": MNIST5K_TRIALS, "seeds": seeds,
                                       "objective": "valid_acc", "metric": "test_acc (4 epochs), percentile among the "
                                       "archs of each table, ties half"},
                          "archs": {name: int(np.isfinite(c).sum()) for name, c in columns.items()},
                          "agreement_test_acc": small_agreement(with_means(columns)),
                          "agreement_valid_acc": small_agreement(with_means(valid)),
-                         "strategies": small_transfer(report, strategies, source, columns)}
+                         "agreement_with_params": {name: rounded(rank_agreement(params, column), 4)
+                                                   for name, column in with_means(columns).items()},
+                         "agreement_test_acc_common": small_agreement(common(columns)),
+                         "disattenuated_spearman": corrected(columns),
+                         "strategies": small_transfer(report, strategies, source, columns, valid["mnist5k_s0"])}
     save(report, out)
 
 
@@ -269,15 +302,20 @@ def print_summary(report: dict[str, Any]) -> None:
         part = report["mnist5k"]
         print(f"\narchs per column: {part['archs']}\n\n| pair | archs | Spearman | Kendall tau | top-5 / 10 / 50 overlap |"
               "\n|---|---|---|---|---|")
+        print("agreement with params:", {n: e["spearman"] for n, e in part["agreement_with_params"].items()})
         for pair, entry in part["agreement_test_acc"].items():
             overlap = " / ".join(f"{v:.2f}" for v in entry.get("top_k_overlap", {}).values()) or "-"
             print(f"| {pair} | {entry['archs']} | {entry['spearman']:.3f} | {entry['kendall_tau']:.3f} | {overlap} |")
-        print("\n| found on mnist5k | " + " | ".join(n for n in part["archs"] if n.endswith("_s0")) + " |")
+        print("common archs:", {p: (e["spearman"], e["kendall_tau"]) for p, e in part["agreement_test_acc_common"].items()})
+        print("disattenuated:", json.dumps(part["disattenuated_spearman"]))
+        print("\n| found on mnist5k | mnist5k valid | " + " | ".join(
+            n for n in part["archs"] if n.endswith("_s0")) + " | mnist5k_s1 |")
         for name, entry in part["strategies"].items():
             if name == "mnist5k_top5":
                 for row in entry:
                     arch = row["arch"].replace("|", "\\|")
-                    print(f"| top-5 `{arch}` | " + " | ".join(f"{v}" for k, v in row.items() if k.endswith("_s0")) + " |")
+                    print(f"| top-5 `{arch}` | - | " + " | ".join(
+                        f"{v}" for k, v in row.items() if k.endswith("_s0") or k.endswith("_s1")) + " |")
                 continue
             print(f"| {name} ({entry['distinct_archs']} archs) | " + " | ".join(
                 f"{v['median']:.1f} (mean {v['mean']:.1f}, min {v['min']:.1f})"

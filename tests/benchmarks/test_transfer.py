@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from archsearch.benchmarks.transfer import (percentile_of, percentile_ranks, rank_agreement, summarise_percentiles,
+from archsearch.benchmarks.transfer import (disattenuated, percentile_of, percentile_ranks, rank_agreement, summarise_percentiles,
                                             top_k_overlap)
 
 
@@ -56,3 +56,9 @@ def test_summarise_percentiles() -> None:
     summary = summarise_percentiles([10.0, 50.0, 90.0, math.nan])
     assert summary["n"] == 3 and summary["median"] == 50.0 and summary["min"] == 10.0 and summary["mean"] == 50.0
     assert summarise_percentiles([])["n"] == 0
+
+
+def test_disattenuated_correlation() -> None:
+    assert disattenuated(0.3, 0.5, 0.5) == pytest.approx(0.6)
+    assert disattenuated(0.4, 0.16, 1.0) == pytest.approx(1.0)
+    assert math.isnan(disattenuated(0.3, 0.0, 0.5)) and math.isnan(disattenuated(math.nan, 0.5, 0.5))

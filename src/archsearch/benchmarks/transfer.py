@@ -10,6 +10,9 @@ ImageNet16-120 for the same 15,625 cells, aligned by arch index). Three measures
 - :func:`rank_agreement`: Spearman's rho and Kendall's tau-b (Kendall 1945: ties corrected) of two aligned columns,
   the whole-table rank correlation across datasets that the NB201 paper reports for its three datasets (Dong &
   Yang, ICLR 2020, Sec. 5) and TransNAS-Bench-101 across tasks (Duan et al., CVPR 2021);
+- :func:`disattenuated`: a correlation between two noisy tables corrected for their noise (Spearman's correction
+  for attenuation, Spearman 1904, "The proof and measurement of association between two things": r_xy divided by
+  the square root of the product of each table's reliability, here its seed-to-seed correlation);
 - :func:`top_k_overlap`: the share of one dataset's k best archs that are among the other's k best (the
   top-k agreement used alongside tau when only the best archs matter; ties broken by arch index).
 
@@ -23,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["percentile_of", "percentile_ranks", "rank_agreement", "summarise_percentiles", "top_k_overlap"]
+__all__ = ["disattenuated", "percentile_of", "percentile_ranks", "rank_agreement", "summarise_percentiles", "top_k_overlap"]
 
 
 def _finite(values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -72,6 +75,14 @@ def rank_agreement(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndar
         return {"archs": int(first.size), "spearman": math.nan, "kendall_tau": math.nan}
     return {"archs": int(first.size), "spearman": float(spearmanr(first, second)[0]),
             "kendall_tau": float(kendalltau(first, second)[0])}
+
+
+def disattenuated(r_xy: float, r_xx: float, r_yy: float) -> float:
+    """``r_xy / sqrt(r_xx * r_yy)``: the correlation two tables would have without their training noise, given each
+    one's reliability (nan when a reliability is not positive; it may exceed 1 when the reliabilities are noisy)."""
+    if not (r_xx > 0 and r_yy > 0) or not math.isfinite(r_xy):
+        return math.nan
+    return r_xy / math.sqrt(r_xx * r_yy)
 
 
 def _top(values: np.ndarray, k: int) -> set[int]:
