@@ -155,7 +155,10 @@ def nb201_part(report: dict[str, Any], seeds: int, strategies: list[str], out: P
     run_searches(report, "nb201", configs, seeds, strategies, out)
     _, columns = nb201_columns()
     table = load_benchmark("nb201")
+    params = np.asarray(table.column("cifar10", 200, "params"), dtype=float)  # the cells' order of size
     report["nb201"] = {"protocol": {d: {"fidelity": 12, **NB201_PROTOCOL[d]} for d in NB201_DATASETS},
+                       "spearman_given_params": partial_given_params(
+                           {f"{d}_s0": c for d, c in columns.items()}, params),
                        "agreement_with_params": {
                            d: rounded(rank_agreement(table.column(d, 200, "params"), c), 4) for d, c in columns.items()},
                        "metric": "200-epoch test accuracy; percentile among all 15,625 cells, ties half",
@@ -238,6 +241,20 @@ def corrected(columns: dict[str, np.ndarray]) -> dict[str, Any]:
     return out
 
 
+def partial_given_params(columns: dict[str, np.ndarray], params: np.ndarray) -> dict[str, float]:
+    """Spearman between two datasets' first seeds with the size (params) partialled out: what the tables share
+    beyond "larger cells are better" (the partial correlation of the ranks)."""
+    out = {}
+    names = [n for n in columns if n.endswith("_s0")]
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            r_xy = rank_agreement(columns[first], columns[second])["spearman"]
+            r_xz = rank_agreement(columns[first], params)["spearman"]
+            r_yz = rank_agreement(columns[second], params)["spearman"]
+            out[f"{first}~{second}"] = round((r_xy - r_xz * r_yz) / np.sqrt((1 - r_xz**2) * (1 - r_yz**2)), 4)
+    return out
+
+
 def small_transfer(report: dict[str, Any], strategies: list[str], source: Any,
                    columns: dict[str, np.ndarray], valid: np.ndarray) -> dict[str, Any]:
     """Percentiles (among each table's archs) on mnist5k, digits and mnist1d of each strategy's found archs and of
@@ -276,6 +293,7 @@ def mnist5k_part(report: dict[str, Any], seeds: int, strategies: list[str], out:
                                                    for name, column in with_means(columns).items()},
                          "agreement_test_acc_common": small_agreement(common(columns)),
                          "disattenuated_spearman": corrected(columns),
+                         "spearman_given_params": partial_given_params(columns, params),
                          "strategies": small_transfer(report, strategies, source, columns, valid["mnist5k_s0"])}
     save(report, out)
 
@@ -308,6 +326,7 @@ def print_summary(report: dict[str, Any]) -> None:
             print(f"| {pair} | {entry['archs']} | {entry['spearman']:.3f} | {entry['kendall_tau']:.3f} | {overlap} |")
         print("common archs:", {p: (e["spearman"], e["kendall_tau"]) for p, e in part["agreement_test_acc_common"].items()})
         print("disattenuated:", json.dumps(part["disattenuated_spearman"]))
+        print("given params:", json.dumps(part["spearman_given_params"]))
         print("\n| found on mnist5k | mnist5k valid | " + " | ".join(
             n for n in part["archs"] if n.endswith("_s0")) + " | mnist5k_s1 |")
         for name, entry in part["strategies"].items():
