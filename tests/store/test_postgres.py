@@ -77,8 +77,8 @@ def test_schema_version_newer_refused_older_migrated(url: str, monkeypatch: pyte
     store._db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     monkeypatch.setitem(postgres.MIGRATIONS, 3, ("ALTER TABLE trials ADD COLUMN note TEXT NOT NULL DEFAULT ''",))
     migrated = PostgresStore(url, create=False)
-    assert migrated._rows("SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
-    assert migrated._rows("SELECT note FROM trials") == [("",)]
+    assert migrated._all("SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+    assert migrated._all("SELECT note FROM trials") == [("",)]
     assert [t.number for t in migrated.trials(experiment.id)] == [0]
     migrated.close()
     store.close()
@@ -115,7 +115,7 @@ def test_a_lost_server_is_a_user_error(url: str) -> None:
     store = PostgresStore(url)
     experiment = store.create_experiment("demo", {}, seed=0)
     killer = PostgresStore(url)
-    killer._rows("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s "
+    killer._all("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ? "
                  "AND pid <> pg_backend_pid()", (store._db.info.parameter_status("application_name"),))
     with pytest.raises(UserError, match="the PostgreSQL store .* failed"):
         store.record_trial(experiment.id, TrialRecord(0, {}, None, "ok", {}, 0.0), None)

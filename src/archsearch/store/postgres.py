@@ -19,17 +19,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from archsearch.core.errors import UserError
-from archsearch.store.base import (EpochRecord, ExperimentData, ExperimentRecord, StrategyCheckpoint, Store,
-                                   TrialRecord, check_name, renamed_config)
-from archsearch.store.postgres_schema import (EXPERIMENT_COLUMNS, HELD_LOCKS, MIGRATIONS, SCHEMA, UPSERT_CHECKPOINT,
-                                              UPSERT_EPOCH, UPSERT_STATE)
+from archsearch.store.base import ExperimentData, ExperimentRecord, StrategyCheckpoint, TrialRecord
+from archsearch.store.postgres_schema import (HELD_LOCKS, MIGRATIONS, SCHEMA, UPSERT_CHECKPOINT, UPSERT_EPOCH,
+                                              UPSERT_STATE)
+from archsearch.store.relational import RelationalStore
 
 SCHEMA_VERSION = 4  # the SQLite store's: the same tables
 LOCK_SPACE = 0x41524348  # 'ARCH': the first key of archsearch's advisory locks; the second is the experiment id
@@ -59,9 +58,12 @@ def _psycopg() -> Any:
     return psycopg
 
 
-class PostgresStore(Store):
+class PostgresStore(RelationalStore):
     """``PostgresStore("postgresql://user@host/db", create=True)``; ``create=False`` refuses a database without
-    archsearch's tables (commands that only read or resume)."""
+    archsearch's tables (commands that only read or resume). The operations are
+    :class:`~archsearch.store.relational.RelationalStore`'s, over psycopg."""
+
+    UPSERT_CHECKPOINT, UPSERT_EPOCH, UPSERT_STATE = UPSERT_CHECKPOINT, UPSERT_EPOCH, UPSERT_STATE
 
     def __init__(self, url: str, create: bool = True, write: bool = True) -> None:
         """``write`` is accepted for symmetry with ``SQLiteStore``; the server's grants decide what may be written."""
@@ -137,47 +139,29 @@ class PostgresStore(Store):
             with self._db.transaction():
                 yield
 
-    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+    # -- the primitives of RelationalStore (its ``?`` placeholders are psycopg's ``%s``) -------------------
+    def _run(self, sql: str, params: tuple = ()) -> None:
         with self._guard():
-            return self._db.execute(sql, params).fetchall()
+            self._db.execute(sql.replace("?", "%s"), params)
 
-    # -- experiments --------------------------------------------------------------------------
-    def create_experiment(self, name: str, config: dict[str, Any], seed: int) -> ExperimentRecord:
-        from archsearch import __version__
+    def _run_many(self, sql: str, rows: list[tuple]) -> None:
+        with self._guard(), self._db.cursor() as cursor:
+            cursor.executemany(sql.replace("?", "%s"), rows)
 
-        now = time.time()
-        with self._transaction():
-            if self._db.execute("SELECT 1 FROM experiments WHERE name = %s", (name,)).fetchone():
-                raise UserError(f"experiment {name!r} already exists in {self.where}; continue it with "
-                                f"Study.resume({name!r}, store) or choose another name",
-                                cli=f"experiment {name!r} already exists in {self.where}; continue it with "
-                                    f"'archsearch resume {name} --store {self.where}' or choose another --name")
-            self._insert_experiment(ExperimentRecord(0, name, config, seed, "running", now, now, __version__))
-        return self.get_experiment(name)
+    def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._guard():
+            return self._db.execute(sql.replace("?", "%s"), params).fetchall()
 
     def _insert_experiment(self, record: ExperimentRecord) -> int:
-        row = self._db.execute(
-            "INSERT INTO experiments (name, config, seed, status, created, updated, version) VALUES "
-            "(%s,%s,%s,%s,%s,%s,%s) RETURNING id", (record.name, json.dumps(record.config), record.seed,
-                                                    record.status, record.created, record.updated,
-                                                    record.version)).fetchone()
-        return int(row[0])
-
-    def get_experiment(self, name: str) -> ExperimentRecord:
-        rows = self._rows(f"SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE name = %s", (name,))
-        if not rows:
-            known = [r.name for r in self.experiments()]
-            hint = f"; experiments here: {', '.join(known)}" if known else "; the store has no experiments"
-            raise UserError(f"no experiment named {name!r} in {self.where}{hint}")
-        return self._as_seen([_experiment(rows[0])])[0]
-
-    def experiments(self) -> list[ExperimentRecord]:
-        rows = self._rows(f"SELECT {EXPERIMENT_COLUMNS} FROM experiments ORDER BY id")
-        return self._as_seen([_experiment(row) for row in rows])
+        (new_id,), = self._all("INSERT INTO experiments (name, config, seed, status, created, updated, version) "
+                               "VALUES (?,?,?,?,?,?,?) RETURNING id",
+                               (record.name, json.dumps(record.config), record.seed, record.status, record.created,
+                                record.updated, record.version))
+        return int(new_id)
 
     def _held(self) -> dict[int, str]:
         """Experiment id -> the application name of the session holding its lock (in this database)."""
-        return {int(objid): holder or "another process" for objid, holder in self._rows(HELD_LOCKS, (LOCK_SPACE,))}
+        return {int(objid): holder or "another process" for objid, holder in self._all(HELD_LOCKS, (LOCK_SPACE,))}
 
     def _as_seen(self, records: list[ExperimentRecord]) -> list[ExperimentRecord]:
         """``running`` with nobody holding its lock (a driver killed by SIGKILL, a lost node) reads as
@@ -188,175 +172,35 @@ class PostgresStore(Store):
         return [dataclasses.replace(r, status="interrupted")
                 if r.status == "running" and r.id not in self._locks and r.id not in held else r for r in records]
 
-    def set_status(self, experiment_id: int, status: str) -> None:
-        with self._transaction():
-            self._db.execute("UPDATE experiments SET status=%s, updated=%s WHERE id=%s",
-                             (status, time.time(), experiment_id))
-
-    def set_config(self, experiment_id: int, config: dict[str, Any]) -> None:
-        with self._transaction():
-            self._db.execute("UPDATE experiments SET config=%s, updated=%s WHERE id=%s",
-                             (json.dumps(config), time.time(), experiment_id))
-
-    # -- managing experiments: one transaction each, under the experiment's lock -------------------------
-    def delete_experiment(self, name: str) -> None:
-        experiment = self.get_experiment(name)
-        took = self._hold(experiment, "stop it before removing it")
-        try:
-            with self._transaction():
-                self._check_unchanged(experiment.id, experiment.name)
-                for table in ("trials", "strategy_state", "epochs", "oneshot_state"):
-                    self._db.execute(f"DELETE FROM {table} WHERE experiment_id=%s", (experiment.id,))
-                self._db.execute("DELETE FROM experiments WHERE id=%s", (experiment.id,))
-        except BaseException:
-            if took:
-                self._unlock(experiment.id)
-            raise
-        self._unlock(experiment.id)  # the experiment is gone, and so is its lock (also one this store held)
-
-    def rename_experiment(self, name: str, new_name: str) -> ExperimentRecord:
-        experiment = self.get_experiment(name)
-        if check_name(new_name) == name:
-            return experiment
-        took = self._hold(experiment, "stop it before renaming it")
-        try:
-            with self._transaction():
-                self._check_unchanged(experiment.id, experiment.name)
-                self._check_free(new_name)
-                self._db.execute("UPDATE experiments SET name=%s, config=%s, updated=%s WHERE id=%s",
-                                 (new_name, json.dumps(renamed_config(experiment.config, new_name)), time.time(),
-                                  experiment.id))
-        finally:
-            if took:
-                self._unlock(experiment.id)
-        return self.get_experiment(new_name)
-
     def export_experiment(self, name: str) -> ExperimentData:
         with self._transaction():  # one snapshot of the experiment, also while a driver writes it
-            self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            self._run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             return super().export_experiment(name)
 
-    def import_experiment(self, data: ExperimentData, name: str | None = None) -> ExperimentRecord:
-        name = data.experiment.name if name is None else check_name(name)
-        source = data.experiment
-        with self._transaction():
-            self._check_free(name)
-            new_id = self._insert_experiment(dataclasses.replace(source, name=name,
-                                                                 config=renamed_config(source.config, name)))
-            self._insert_trials(new_id, data.trials)
-            if data.checkpoint is not None:
-                self._write_checkpoint(new_id, data.checkpoint)
-            for epoch in data.epochs:
-                self._write_epoch(new_id, epoch)
-            if data.oneshot_state is not None:
-                self._db.execute(UPSERT_STATE, (new_id, data.oneshot_state))
-        return self.get_experiment(name)
-
-    def _check_free(self, name: str) -> None:
-        if self._db.execute("SELECT 1 FROM experiments WHERE name=%s", (name,)).fetchone():
-            raise UserError(f"experiment {name!r} already exists in {self.where}; choose another name",
-                            cli=f"experiment {name!r} already exists in {self.where}; choose another name "
-                                "(or 'archsearch rm' it first)")
-
-    def _check_unchanged(self, experiment_id: int, name: str) -> None:
-        if not self._rows("SELECT 1 FROM experiments WHERE id=%s AND name=%s", (experiment_id, name)):
-            raise UserError(f"experiment {name!r} was removed or renamed in {self.where} meanwhile")
-
-    # -- trials -------------------------------------------------------------------------------
     def record_trial(self, experiment_id: int, trial: TrialRecord, checkpoint: StrategyCheckpoint | None) -> None:
-        with self._guard(), self._db.pipeline(), self._transaction():  # BEGIN ... COMMIT in one round trip
-            self._insert_trials(experiment_id, [trial])
-            if checkpoint is not None:
-                self._write_checkpoint(experiment_id, checkpoint)
-
-    def _insert_trials(self, experiment_id: int, trials: list[TrialRecord]) -> None:
-        with self._db.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO trials VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                [(experiment_id, trial.number, json.dumps(trial.arch, separators=(",", ":")), trial.fidelity,
-                  trial.status, json.dumps(trial.metrics), trial.cost, trial.error, trial.started, trial.finished,
-                  json.dumps(trial.curves)) for trial in trials])
-
-    def save_checkpoint(self, experiment_id: int, checkpoint: StrategyCheckpoint) -> None:
-        with self._transaction():
-            self._write_checkpoint(experiment_id, checkpoint)
-
-    def _write_checkpoint(self, experiment_id: int, checkpoint: StrategyCheckpoint) -> None:
-        self._db.execute(UPSERT_CHECKPOINT, (experiment_id, checkpoint.trial_count, checkpoint.cost_spent,
-                                             json.dumps(checkpoint.state), json.dumps(checkpoint.pending)))
-
-    def trials(self, experiment_id: int) -> list[TrialRecord]:
-        rows = self._rows("SELECT number, arch, fidelity, status, metrics, cost, error, started, finished, curves "
-                          "FROM trials WHERE experiment_id=%s ORDER BY number", (experiment_id,))
-        return [TrialRecord(number, json.loads(arch), fidelity, status, json.loads(metrics), cost, error, started,
-                            finished, json.loads(curves))
-                for number, arch, fidelity, status, metrics, cost, error, started, finished, curves in rows]
-
-    def checkpoint(self, experiment_id: int) -> StrategyCheckpoint | None:
-        rows = self._rows("SELECT trial_count, cost_spent, state, pending FROM strategy_state WHERE experiment_id=%s",
-                          (experiment_id,))
-        return None if not rows else StrategyCheckpoint(rows[0][0], rows[0][1], json.loads(rows[0][2]),
-                                                        json.loads(rows[0][3]))
+        with self._guard(), self._db.pipeline():  # BEGIN, the trial, the checkpoint and COMMIT in one round trip
+            super().record_trial(experiment_id, trial, checkpoint)
 
     # -- one process per experiment: a session-level advisory lock ------------------------------
-    def lock_experiment(self, experiment_id: int, name: str) -> None:
-        if experiment_id in self._locks:
-            return
-        self._take(experiment_id, name, "wait for it to finish or stop it before resuming")
-        try:
-            self._check_unchanged(experiment_id, name)
-        except UserError:
-            self._unlock(experiment_id)
-            raise
-
-    def _take(self, experiment_id: int, name: str, action: str) -> None:
-        (taken,), = self._rows("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_SPACE, experiment_id))
+    def _take(self, experiment_id: int, name: str, action: str) -> bool:
+        (taken,), = self._all("SELECT pg_try_advisory_lock(?, ?)", (LOCK_SPACE, experiment_id))
         if not taken:
             holder = self._held().get(experiment_id, "another process")
             raise UserError(f"experiment {name!r} is being run by {holder}; {action}")
         self._locks.add(experiment_id)
+        return True
 
     def _unlock(self, experiment_id: int) -> None:
         if experiment_id in self._locks:
             self._locks.discard(experiment_id)
-            self._rows("SELECT pg_advisory_unlock(%s, %s)", (LOCK_SPACE, experiment_id))
-
-    def _hold(self, experiment: ExperimentRecord, action: str) -> bool:
-        """Lock ``experiment`` for a change unless this store already holds it; whether it took the lock."""
-        if experiment.id in self._locks:
-            return False
-        self._take(experiment.id, experiment.name, action)
-        return True
-
-    # -- one-shot epochs ---------------------------------------------------------------------------
-    def record_epoch(self, experiment_id: int, record: EpochRecord, state: bytes | None) -> None:
-        with self._transaction():
-            self._write_epoch(experiment_id, record)
-            if state is not None:
-                self._db.execute(UPSERT_STATE, (experiment_id, state))
-
-    def _write_epoch(self, experiment_id: int, record: EpochRecord) -> None:
-        self._db.execute(UPSERT_EPOCH, (experiment_id, str(record.kind), record.epoch, record.seconds,
-                                        json.dumps(record.metrics), None if record.arch is None else
-                                        json.dumps(record.arch), json.dumps([[a, acc] for a, acc in record.ranking])))
-
-    def epochs(self, experiment_id: int) -> list[EpochRecord]:
-        rows = self._rows("SELECT epoch, seconds, metrics, arch, kind, ranking FROM epochs WHERE experiment_id=%s "
-                          "ORDER BY epoch, kind <> 'epoch', kind", (experiment_id,))
-        return [EpochRecord(epoch, seconds, json.loads(metrics), None if arch is None else json.loads(arch), kind,
-                            [(a, acc) for a, acc in json.loads(ranking)])
-                for epoch, seconds, metrics, arch, kind, ranking in rows]
-
-    def oneshot_state(self, experiment_id: int) -> bytes | None:
-        rows = self._rows("SELECT state FROM oneshot_state WHERE experiment_id=%s", (experiment_id,))
-        return None if not rows else bytes(rows[0][0])
+            self._all("SELECT pg_advisory_unlock(?, ?)", (LOCK_SPACE, experiment_id))
 
     def close(self) -> None:
         """Release the experiments' locks (at once: the server drops them when the connection ends too, but only
         once its backend has noticed) and disconnect."""
         if self._locks and not self._db.closed:
             try:
-                self._rows("SELECT pg_advisory_unlock_all()")
+                self._all("SELECT pg_advisory_unlock_all()")
             except UserError:  # the connection is gone: so are its locks
                 pass
         self._locks.clear()
@@ -367,8 +211,3 @@ class PostgresStore(Store):
 def _first_line(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
-
-
-def _experiment(row: tuple) -> ExperimentRecord:
-    id_, name, config, seed, status, created, updated, version = row
-    return ExperimentRecord(int(id_), name, json.loads(config), int(seed), status, created, updated, version)

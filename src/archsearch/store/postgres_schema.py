@@ -27,7 +27,6 @@ CREATE TABLE IF NOT EXISTS oneshot_state (
 # version -> the statements that bring a store of that version to the next; PostgreSQL stores began at 4
 MIGRATIONS: dict[int, tuple[str, ...]] = {}
 
-EXPERIMENT_COLUMNS = "id, name, config, seed, status, created, updated, version"
 UPSERT_CHECKPOINT = ("INSERT INTO strategy_state VALUES (%s,%s,%s,%s,%s) ON CONFLICT (experiment_id) DO UPDATE SET "
                      "trial_count=EXCLUDED.trial_count, cost_spent=EXCLUDED.cost_spent, state=EXCLUDED.state, "
                      "pending=EXCLUDED.pending")

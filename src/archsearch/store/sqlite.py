@@ -29,15 +29,14 @@ import dataclasses
 import json
 import os
 import sqlite3
-import time
 from pathlib import Path
 from urllib.parse import quote
-from typing import IO, Any
+from typing import IO
 
 from archsearch.core.errors import UserError
 from archsearch.store import locks
-from archsearch.store.base import (EpochRecord, ExperimentData, ExperimentRecord, StrategyCheckpoint, Store,
-                                   TrialRecord, check_name, renamed_config)
+from archsearch.store.base import ExperimentData, ExperimentRecord
+from archsearch.store.relational import RelationalStore
 
 SCHEMA_VERSION = 4
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -80,8 +79,13 @@ def _check_location(path: Path, create: bool) -> None:
         raise UserError(f"not an archsearch store (not a SQLite file): {path}")
 
 
-class SQLiteStore(Store):
-    """``SQLiteStore(path, create=True)``; ``create=False`` for commands that only read or resume."""
+class SQLiteStore(RelationalStore):
+    """``SQLiteStore(path, create=True)``; ``create=False`` for commands that only read or resume. The operations
+    are :class:`~archsearch.store.relational.RelationalStore`'s, over ``sqlite3``."""
+
+    UPSERT_CHECKPOINT = "INSERT OR REPLACE INTO strategy_state VALUES (?,?,?,?,?)"
+    UPSERT_EPOCH = "INSERT OR REPLACE INTO epochs VALUES (?,?,?,?,?,?,?)"
+    UPSERT_STATE = "INSERT OR REPLACE INTO oneshot_state VALUES (?,?)"
 
     def __init__(self, path: str | os.PathLike[str], create: bool = True, write: bool = True) -> None:
         """``write=False`` (show, export): a store file without write permission is opened immutable, leaving
@@ -155,92 +159,28 @@ class SQLiteStore(Store):
     def _transaction(self) -> "_Transaction":
         return _Transaction(self._db)
 
-    # -- experiments --------------------------------------------------------------------------
-    def create_experiment(self, name: str, config: dict[str, Any], seed: int) -> ExperimentRecord:
-        from archsearch import __version__
+    # -- the primitives of RelationalStore ------------------------------------------------------
+    def _run(self, sql: str, params: tuple = ()) -> None:
+        self._db.execute(sql, params)
 
-        now = time.time()
-        with self._transaction():
-            if self._db.execute("SELECT 1 FROM experiments WHERE name=?", (name,)).fetchone():
-                raise UserError(f"experiment {name!r} already exists in {self.path}; continue it with "
-                                f"Study.resume({name!r}, store) or choose another name",
-                                cli=f"experiment {name!r} already exists in {self.path}; continue it with "
-                                    f"'archsearch resume {name} --store {self.path}' or choose another --name")
-            self._insert_experiment(ExperimentRecord(0, name, config, seed, "running", now, now, __version__))
-        return self.get_experiment(name)
+    def _run_many(self, sql: str, rows: list[tuple]) -> None:
+        self._db.executemany(sql, rows)
+
+    def _all(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return self._db.execute(sql, params).fetchall()
 
     def _insert_experiment(self, record: ExperimentRecord) -> int:
-        """Insert ``record`` under a new id (its own is ignored); returns the new id."""
         cursor = self._db.execute(
             "INSERT INTO experiments (name, config, seed, status, created, updated, version) VALUES (?,?,?,?,?,?,?)",
             (record.name, json.dumps(record.config), record.seed, record.status, record.created, record.updated,
              record.version))
         return int(cursor.lastrowid or 0)
 
-    def get_experiment(self, name: str) -> ExperimentRecord:
-        row = self._db.execute("SELECT id, name, config, seed, status, created, updated, version FROM experiments "
-                               "WHERE name=?", (name,)).fetchone()
-        if row is None:
-            known = [r.name for r in self.experiments()]
-            hint = f"; experiments here: {', '.join(known)}" if known else "; the store has no experiments"
-            raise UserError(f"no experiment named {name!r} in {self.path}{hint}")
-        return self._as_seen(_experiment(row))
-
-    def experiments(self) -> list[ExperimentRecord]:
-        rows = self._db.execute("SELECT id, name, config, seed, status, created, updated, version FROM experiments "
-                                "ORDER BY id").fetchall()
-        return [self._as_seen(_experiment(row)) for row in rows]
-
-    def _as_seen(self, record: ExperimentRecord) -> ExperimentRecord:
+    def _as_seen(self, records: list[ExperimentRecord]) -> list[ExperimentRecord]:
         """``running`` with no live process holding its lock (a driver killed by SIGKILL) reads as
         ``interrupted``; the stored row is left as it is (a resume sets it to running again)."""
-        if record.status != "running" or record.id in self._locks:
-            return record
-        if locks.holder_alive(locks.lock_path(self.path, record.id)):
-            return record
-        return dataclasses.replace(record, status="interrupted")
-
-    def set_status(self, experiment_id: int, status: str) -> None:
-        with self._transaction():
-            self._db.execute("UPDATE experiments SET status=?, updated=? WHERE id=?", (status, time.time(), experiment_id))
-
-    def set_config(self, experiment_id: int, config: dict[str, Any]) -> None:
-        with self._transaction():
-            self._db.execute("UPDATE experiments SET config=?, updated=? WHERE id=?",
-                             (json.dumps(config), time.time(), experiment_id))
-
-    # -- managing experiments: one transaction each, under the experiment's lock -------------------------
-    def delete_experiment(self, name: str) -> None:
-        experiment = self.get_experiment(name)
-        took = self._hold(experiment, "stop it before removing it")
-        try:
-            with self._transaction():
-                self._check_unchanged(experiment.id, experiment.name)
-                for table in ("trials", "strategy_state", "epochs", "oneshot_state"):
-                    self._db.execute(f"DELETE FROM {table} WHERE experiment_id=?", (experiment.id,))
-                self._db.execute("DELETE FROM experiments WHERE id=?", (experiment.id,))
-        except BaseException:
-            if took:
-                self._unlock(experiment.id)
-            raise
-        self._unlock(experiment.id)  # the experiment is gone, and so is its lock (also one this store held)
-
-    def rename_experiment(self, name: str, new_name: str) -> ExperimentRecord:
-        experiment = self.get_experiment(name)
-        if check_name(new_name) == name:
-            return experiment
-        took = self._hold(experiment, "stop it before renaming it")
-        try:
-            with self._transaction():
-                self._check_unchanged(experiment.id, experiment.name)
-                self._check_free(new_name)
-                config = renamed_config(self.get_experiment(name).config, new_name)
-                self._db.execute("UPDATE experiments SET name=?, config=?, updated=? WHERE id=?",
-                                 (new_name, json.dumps(config), time.time(), experiment.id))
-        finally:
-            if took:
-                self._unlock(experiment.id)
-        return self.get_experiment(new_name)
+        return [dataclasses.replace(r, status="interrupted") if r.status == "running" and r.id not in self._locks
+                and not locks.holder_alive(locks.lock_path(self.path, r.id)) else r for r in records]
 
     def export_experiment(self, name: str) -> ExperimentData:
         self._db.execute("BEGIN")  # one snapshot of the experiment, also while a search writes it
@@ -249,122 +189,18 @@ class SQLiteStore(Store):
         finally:
             self._db.execute("COMMIT")
 
-    def import_experiment(self, data: ExperimentData, name: str | None = None) -> ExperimentRecord:
-        name = data.experiment.name if name is None else check_name(name)
-        source = data.experiment
-        with self._transaction():
-            self._check_free(name)
-            new_id = self._insert_experiment(ExperimentRecord(0, name, renamed_config(source.config, name), source.seed,
-                                                              source.status, source.created, source.updated,
-                                                              source.version))
-            self._insert_trials(new_id, data.trials)
-            if data.checkpoint is not None:
-                self._write_checkpoint(new_id, data.checkpoint)
-            for epoch in data.epochs:
-                self._write_epoch(new_id, epoch)
-            if data.oneshot_state is not None:
-                self._db.execute("INSERT INTO oneshot_state VALUES (?,?)", (new_id, data.oneshot_state))
-        return self.get_experiment(name)
-
-    def _check_free(self, name: str) -> None:
-        if self._db.execute("SELECT 1 FROM experiments WHERE name=?", (name,)).fetchone():
-            raise UserError(f"experiment {name!r} already exists in {self.path}; choose another name",
-                            cli=f"experiment {name!r} already exists in {self.path}; choose another name "
-                                "(or 'archsearch rm' it first)")
-
-    def _check_unchanged(self, experiment_id: int, name: str) -> None:
-        """The experiment is still there under its name (not removed or renamed by another process meanwhile)."""
-        if not self._db.execute("SELECT 1 FROM experiments WHERE id=? AND name=?", (experiment_id, name)).fetchone():
-            raise UserError(f"experiment {name!r} was removed or renamed in {self.path} meanwhile")
-
-    # -- trials -------------------------------------------------------------------------------
-    def record_trial(self, experiment_id: int, trial: TrialRecord, checkpoint: StrategyCheckpoint | None) -> None:
-        with self._transaction():
-            self._insert_trials(experiment_id, [trial])
-            if checkpoint is not None:
-                self._write_checkpoint(experiment_id, checkpoint)
-
-    def _insert_trials(self, experiment_id: int, trials: list[TrialRecord]) -> None:
-        self._db.executemany(
-            "INSERT INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [(experiment_id, trial.number, json.dumps(trial.arch, separators=(",", ":")), trial.fidelity,
-              trial.status, json.dumps(trial.metrics), trial.cost, trial.error, trial.started, trial.finished,
-              json.dumps(trial.curves)) for trial in trials])
-
-    def save_checkpoint(self, experiment_id: int, checkpoint: StrategyCheckpoint) -> None:
-        with self._transaction():
-            self._write_checkpoint(experiment_id, checkpoint)
-
-    def _write_checkpoint(self, experiment_id: int, checkpoint: StrategyCheckpoint) -> None:
-        self._db.execute("INSERT OR REPLACE INTO strategy_state VALUES (?,?,?,?,?)",
-                         (experiment_id, checkpoint.trial_count, checkpoint.cost_spent, json.dumps(checkpoint.state),
-                          json.dumps(checkpoint.pending)))
-
-    def trials(self, experiment_id: int) -> list[TrialRecord]:
-        rows = self._db.execute("SELECT number, arch, fidelity, status, metrics, cost, error, started, finished, "
-                                "curves FROM trials WHERE experiment_id=? ORDER BY number", (experiment_id,)).fetchall()
-        return [TrialRecord(number, json.loads(arch), fidelity, status, json.loads(metrics), cost, error, started,
-                            finished, json.loads(curves))
-                for number, arch, fidelity, status, metrics, cost, error, started, finished, curves in rows]
-
-    def checkpoint(self, experiment_id: int) -> StrategyCheckpoint | None:
-        row = self._db.execute("SELECT trial_count, cost_spent, state, pending FROM strategy_state "
-                               "WHERE experiment_id=?", (experiment_id,)).fetchone()
-        return None if row is None else StrategyCheckpoint(row[0], row[1], json.loads(row[2]), json.loads(row[3]))
-
-    # -- one process per experiment -------------------------------------------------------------
-    def lock_experiment(self, experiment_id: int, name: str) -> None:
-        if experiment_id in self._locks:
-            return
-        handle = locks.acquire(locks.lock_path(self.path, experiment_id), name,
-                               "wait for it to finish or stop it before resuming")
+    # -- one process per experiment: a flock on a side file -------------------------------------
+    def _take(self, experiment_id: int, name: str, action: str) -> bool:
+        handle = locks.acquire(locks.lock_path(self.path, experiment_id), name, action)
         if handle is None:  # pragma: no cover - not POSIX: no lock
-            return
+            return False
         self._locks[experiment_id] = handle
-        try:
-            self._check_unchanged(experiment_id, name)
-        except UserError:
-            self._unlock(experiment_id)
-            raise
+        return True
 
     def _unlock(self, experiment_id: int) -> None:
         handle = self._locks.pop(experiment_id, None)
         if handle is not None:
             locks.release(handle, locks.lock_path(self.path, experiment_id))
-
-    def _hold(self, experiment: ExperimentRecord, action: str) -> bool:
-        """Lock ``experiment`` for a change unless this store already holds its lock; whether it took it (a
-        UserError with ``action`` when another process runs it)."""
-        if experiment.id in self._locks:
-            return False
-        handle = locks.acquire(locks.lock_path(self.path, experiment.id), experiment.name, action)
-        if handle is not None:
-            self._locks[experiment.id] = handle
-        return handle is not None
-
-    # -- one-shot epochs ---------------------------------------------------------------------------
-    def record_epoch(self, experiment_id: int, record: EpochRecord, state: bytes | None) -> None:
-        with self._transaction():
-            self._write_epoch(experiment_id, record)
-            if state is not None:
-                self._db.execute("INSERT OR REPLACE INTO oneshot_state VALUES (?,?)", (experiment_id, state))
-
-    def _write_epoch(self, experiment_id: int, record: EpochRecord) -> None:
-        self._db.execute("INSERT OR REPLACE INTO epochs VALUES (?,?,?,?,?,?,?)",
-                         (experiment_id, str(record.kind), record.epoch, record.seconds, json.dumps(record.metrics),
-                          None if record.arch is None else json.dumps(record.arch),
-                          json.dumps([[arch, acc] for arch, acc in record.ranking])))
-
-    def epochs(self, experiment_id: int) -> list[EpochRecord]:
-        rows = self._db.execute("SELECT epoch, seconds, metrics, arch, kind, ranking FROM epochs WHERE experiment_id=? "
-                                "ORDER BY epoch, kind != 'epoch'", (experiment_id,)).fetchall()
-        return [EpochRecord(epoch, seconds, json.loads(metrics), None if arch is None else json.loads(arch), kind,
-                            [(a, acc) for a, acc in json.loads(ranking)])
-                for epoch, seconds, metrics, arch, kind, ranking in rows]
-
-    def oneshot_state(self, experiment_id: int) -> bytes | None:
-        row = self._db.execute("SELECT state FROM oneshot_state WHERE experiment_id=?", (experiment_id,)).fetchone()
-        return None if row is None else bytes(row[0])
 
     def close(self) -> None:
         for experiment_id in list(self._locks):
@@ -387,8 +223,3 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._db.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def _experiment(row: tuple) -> ExperimentRecord:
-    id_, name, config, seed, status, created, updated, version = row
-    return ExperimentRecord(id_, name, json.loads(config), seed, status, created, updated, version)
