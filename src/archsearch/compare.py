@@ -14,6 +14,7 @@ PostgreSQL database) the same way, one run per experiment, grouped by strategy.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -279,4 +280,5 @@ class _SeedRunner:
                 except WorkerLost as exc:
                     if attempt == SEED_RETRIES:
                         raise UserError(f"seed {seed} lost its worker {SEED_RETRIES + 1} times ({exc})") from None
+                    logging.getLogger(__name__).warning("seed %d lost its worker (%s); running it again", seed, exc)
                     futures[seed] = self._pool.submit(run_seed_from_mapping, mapping, seed)

@@ -1,8 +1,10 @@
 """The Ray executor on a real Ray cluster on 127.0.0.1 (a head and two worker nodes): a worker node killed
-mid-search loses no trial and records none twice. Skipped (with the reason) where Ray is not installed; CI installs it."""
+mid-search loses no trial and records none twice; one killed under ``compare --executor ray`` costs only its runs.
+Skipped (with the reason) where Ray is not installed; CI installs it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -144,3 +146,46 @@ def test_a_killed_worker_node_loses_no_trial_and_doubles_none(cluster, tmp_path:
     assert all(t.status == "ok" for t in trials), [t.error for t in trials if t.status != "ok"]
     assert checkpoint.trial_count == TRIALS and checkpoint.pending == []
     assert "a worker died; trial re-run" in err, err  # trials were on the killed node and ran again
+
+
+def _running_task_under(worker: subprocess.Popen, title: str) -> bool:
+    """Whether a Ray worker process of the node started by ``worker`` is running a task ``title`` now."""
+    parents = _parents()
+    tree = {pid for pid in parents if _pgid(pid) == worker.pid}
+    while children := {pid for pid, parent in parents.items() if parent in tree} - tree:
+        tree |= children
+    for pid in tree:
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(title.encode()):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@pytest.mark.timeout(300)
+def test_compare_over_a_cluster_loses_only_the_killed_nodes_runs(cluster, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``compare --executor ray``: seeds as tasks on two worker nodes; one node dies with a seed running on it,
+    that seed runs again on the other, and the results equal the serial run's (issue 27)."""
+    from archsearch.compare import compare_strategies
+    from archsearch.config import StudyConfig
+
+    address, (worker, _) = cluster
+    out = tmp_path / "compare.json"
+    driver = subprocess.Popen([sys.executable, "-m", "archsearch.cli.main", "compare", "--executor", "ray",
+                               "--address", address, "--strategies", "regularized-evolution", "--seeds", "4",
+                               "--max-trials", "2000", "--json", str(out), "--quiet"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 200
+    while not _running_task_under(worker, "ray::_run_trial") and driver.poll() is None:
+        assert time.monotonic() < deadline, "no seed started on the worker node"
+        time.sleep(0.05)
+    assert driver.poll() is None, driver.communicate()
+    assert _kill_node(worker) >= 3  # the node with a seed in flight
+    _, err = driver.communicate(timeout=240)
+    assert driver.returncode == 0, err[-3000:]
+    config = StudyConfig.from_mapping({"strategy": "regularized-evolution", "max_trials": 2000, "budget_seconds": None})
+    serial = compare_strategies(config, ["regularized-evolution"], 4)["regularized-evolution"]
+    spread = json.loads(out.read_text())["results"]["regularized-evolution"]
+    assert spread["final_test"] == serial["final_test"] and spread["trials"] == serial["trials"]
+    assert "lost its worker" in err and "running it again" in err, err[-3000:]  # the killed node's seed ran again
