@@ -23,7 +23,7 @@ def test_a_meta_search_stores_its_checkpoints_and_finishes() -> None:
     epochs = store.epochs(experiment.id)
     assert [(e.kind, e.epoch) for e in epochs] == [("meta", 1), ("meta", 2)]  # every 2 steps and the last
     assert epochs[-1].arch == result.arch and set(epochs[0].metrics) == {"loss"}
-    assert lines[0].startswith("meta-search 'm': tnas on omniglot 5-way 1-shot, 3 iterations x 1 tasks")
+    assert lines[0].startswith("meta-search 'm': tnas (nb201 cells, 4 channels) on omniglot 5-way 1-shot, 3 iterations x 1 tasks")
     assert lines[1].startswith("[m] step 2/3: loss") and "; arch |" in lines[1] and len(lines) == 3
     assert result.iterations == 3 and len(result.history.losses) == 3 and result.seconds >= 0
     restored = load_meta_architecture(store, "m")

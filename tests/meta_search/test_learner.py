@@ -110,3 +110,45 @@ def test_the_temperature_anneals_exponentially_to_its_end_value() -> None:
     assert learner.temperature(0) == 1.0
     assert abs(learner.temperature(5) - 0.1) < 1e-9
     assert abs(learner.temperature(10) - 0.01) < 1e-12 and learner.temperature(30) == learner.temperature(10)
+
+
+DARTS_TINY = {**TINY, "space": "darts", "channels": 2, "stages": 2}
+
+
+def test_each_space_has_its_default_network_size_and_an_unknown_space_is_a_user_error() -> None:
+    import pytest
+
+    from archsearch.core.errors import UserError
+    from archsearch.nn.fewshot_darts import FewShotDartsNetwork
+
+    assert (MetaSearchSettings().check().channels, MetaSearchSettings().check().stages) == (16, 4)
+    darts = MetaSearchSettings(space="darts").check()
+    assert (darts.channels, darts.stages) == (8, 3)
+    assert isinstance(MetaArchitectureLearner(MetaSearchSettings(**DARTS_TINY)).net, FewShotDartsNetwork)
+    with pytest.raises(UserError, match="no network for space 'mobile'"):
+        MetaSearchSettings(space="mobile").check()
+
+
+def test_tnas_on_darts_cells_meta_trains_adapts_per_task_and_restores() -> None:
+    learner = MetaArchitectureLearner(MetaSearchSettings(**DARTS_TINY), seed=1)
+    before = learner.net.arch_logits.detach().clone()
+    meta_train(learner, EpisodeSampler(load_omniglot("meta-train"), 5, 1, 1, seed=0), 2)
+    assert not torch.equal(before, learner.net.arch_logits.detach())
+    report = evaluate(learner, EpisodeSampler(load_omniglot("meta-test"), 5, 1, 2, seed=2), 2)
+    assert report.episodes == 2 and len(learner.derived) == 2
+    assert 0 < learner.deployed_parameters() < report.params
+    restored = MetaArchitectureLearner.from_bytes(learner.to_bytes())
+    assert restored.settings.space == "darts" and torch.equal(restored.net.arch_logits, learner.net.arch_logits)
+
+
+def test_the_protonet_search_steps_weights_on_even_episodes_and_logits_on_odd_ones() -> None:
+    learner = MetaArchitectureLearner(MetaSearchSettings(method="protonet", **DARTS_TINY), seed=0)
+    assert learner.net(torch.randn(2, 1, 28, 28)).dim() == 2  # an embedding: no head
+    episodes = EpisodeSampler(load_omniglot("meta-train"), 3, 1, 1, seed=0).batch(0, 2)
+    logits, stem = learner.net.arch_logits.detach().clone(), learner.net.supernet.stem[0].weight.detach().clone()
+    learner.start(1)
+    loss = learner.meta_train_step(episodes[:1])  # one episode: both steps
+    assert loss > 0 and not torch.equal(logits, learner.net.arch_logits)
+    assert not torch.equal(stem, learner.net.supernet.stem[0].weight)
+    report = evaluate(learner, EpisodeSampler(load_omniglot("meta-test"), 3, 1, 2, seed=2), 2)
+    assert report.ways == 3 and len(learner.derived) == 2

@@ -16,13 +16,18 @@ EXAMPLE = ("example: archsearch meta-search --dataset omniglot --ways 5 --shots 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "meta-search", help="meta-architecture search for few-shot learning (T-NAS, MetaNAS)",
-        description="Meta-learn the weights and architecture logits of a few-shot network of NB201 supernet "
-                    "cells across Omniglot tasks (T-NAS: MAML over both; MetaNAS: Reptile over both). The "
+        description="Meta-learn the weights and architecture logits of a few-shot network of NB201 or DARTS "
+                    "supernet cells across Omniglot tasks (T-NAS: MAML over both; MetaNAS: Reptile over both; "
+                    "protonet: a prototypical network's embedding by first-order DARTS). The "
                     "meta-architecture is stored every --checkpoint-every iterations; 'archsearch meta-test NAME' "
                     "adapts it to each test task (task-specific arch) and reports the accuracy.",
         epilog=EXAMPLE, formatter_class=ExampleHelpFormatter)
     parser.add_argument("--dataset", default="omniglot", help="few-shot dataset (omniglot)")
-    parser.add_argument("--method", default="tnas", help="tnas or metanas (default tnas)")
+    parser.add_argument("--method", default="tnas",
+                        help="tnas, metanas, or protonet (a prototypical network's embedding searched by "
+                             "first-order DARTS; archsearch meta-test NAME retrains it) (default tnas)")
+    parser.add_argument("--space", default="nb201",
+                        help="cells of the few-shot supernet: nb201 (default) or darts (T-NAS's space)")
     parser.add_argument("--ways", type=int, default=5, help="classes per task (default 5)")
     parser.add_argument("--shots", type=int, default=1, help="support images per class (default 1)")
     parser.add_argument("--iterations", type=int, default=300, help="outer steps (default 300)")
@@ -42,7 +47,8 @@ def settings_from(args: argparse.Namespace) -> Any:
     from archsearch.cli.train import parse_overrides
     from archsearch.meta_search import settings_from_options
 
-    return settings_from_options(args.method, args.ways, args.shots, parse_overrides(args.overrides))
+    options = {"space": args.space, **parse_overrides(args.overrides)}
+    return settings_from_options(args.method, args.ways, args.shots, options)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +64,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"finished {result.name!r}: {result.iterations} iterations in {result.seconds:.0f} s; meta-arch "
-          f"{format_arch('nb201', result.arch)}")
+          f"{format_arch(search.settings.space, result.arch)}")
     print(f"stored in {args.store}; test it: archsearch meta-test {result.name} --store {args.store} --episodes 600")
     return 0

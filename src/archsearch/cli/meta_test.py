@@ -25,6 +25,7 @@ EPISODES = 600  # MAML / ProtoNet test protocol
 META_ITERATIONS = 1000
 VAL_EPISODES = 100
 RUN_WAYS = 20  # Lake's one-shot runs are 20-way
+MAX_PARAMS = 111_936  # = archsearch.meta_search.searched_protonet.MAX_PARAMS (the 4-conv ProtoNet's weights)
 BASELINES = ("maml", "protonet", "relationnet", "reptile")  # = archsearch.fewshot.baselines.BASELINES (no torch here)
 
 EXAMPLE = ("example: archsearch meta-test --baseline protonet --ways 5 --shots 1 --episodes 600 "
@@ -51,6 +52,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help=f"outer steps of meta-training (default {META_ITERATIONS}; the papers use 40k-100k)")
     parser.add_argument("--meta-batch", type=int, default=None, help="tasks per outer step (default: the paper's)")
     parser.add_argument("--hidden", type=int, default=64, help="filters per conv layer (default 64)")
+    parser.add_argument("--max-params", type=int, default=MAX_PARAMS,
+                        help=f"a searched ProtoNet embedding (meta-search --method protonet) is retrained as wide as "
+                             f"this many weights allow (default {MAX_PARAMS:,}: the 4-conv ProtoNet's)")
     parser.add_argument("--validate-every", type=int, default=0,
                         help=f"report accuracy on {VAL_EPISODES} meta-val episodes every N steps (default 0: never)")
     parser.add_argument("--one-shot-runs", action="store_true",
@@ -64,7 +68,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def _positive(name: str, value: int, minimum: int = 1) -> None:
     if value < minimum:
-        raise UserError(f"--{name} must be >= {minimum}, got {value}")
+        raise UserError(f"--{name.replace('_', '-')} must be >= {minimum}, got {value}")
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -73,7 +77,7 @@ def check_args(args: argparse.Namespace) -> None:
         raise UserError("give either a stored meta-search NAME or --baseline maml|protonet|relationnet|reptile")
     if args.ways is None:
         args.ways = RUN_WAYS if args.one_shot_runs else WAYS
-    for name in ("ways", "shots", "queries", "episodes", "hidden"):
+    for name in ("ways", "shots", "queries", "episodes", "hidden", "max_params"):
         _positive(name, getattr(args, name))
     _positive("meta-iterations", args.meta_iterations, 0)
     _positive("validate-every", args.validate_every, 0)
@@ -112,19 +116,40 @@ def run(args: argparse.Namespace) -> int:
 def _run_stored(args: argparse.Namespace) -> int:
     """Adapt a stored meta-architecture to every test task (its ways are fixed by the meta-search)."""
     from archsearch.meta_search import load_meta_architecture
-    from archsearch.store.sqlite import SQLiteStore
+    from archsearch.cli.common import open_store
 
-    store = SQLiteStore(args.store, create=False)
+    store = open_store(args.store, create=False, write=False)
     try:
         learner = load_meta_architecture(store, args.name)
     finally:
         store.close()
+    if learner.settings.method == "protonet":
+        return _run_searched_protonet(args, learner)
     if args.ways != learner.settings.ways:
         raise UserError(f"meta-search {args.name!r} was meta-trained {learner.settings.ways}-way; "
                         f"use --ways {learner.settings.ways}")
     result = report_learner(learner, args, {"meta_search": args.name, "method": learner.settings.method})
     print(f"task-specific archs: {learner.deployed_parameters():,.0f} parameters on average "
           f"(the supernet has {result['params']:,})")
+    return 0
+
+
+def _run_searched_protonet(args: argparse.Namespace, learner: Any) -> int:
+    """Retrain the searched embedding (as wide as --max-params allows) as a ProtoNet, then meta-test it."""
+    from archsearch.fewshot.data import load_omniglot
+    from archsearch.meta_search import meta_train_recipe, searched_protonet_baseline
+
+    baseline, width = searched_protonet_baseline(learner, args.ways, args.shots, max_params=args.max_params,
+                                                 seed=args.seed,
+                                                 max_train_ways=load_omniglot("meta-train").num_classes)
+    say, log = (None, None) if args.quiet else _progress(args.meta_iterations)
+    trained = meta_train_recipe(f"protonet on the searched embedding of {args.name!r} ({width} channels)", baseline,
+                                args.ways, args.shots, queries=args.queries, iterations=args.meta_iterations,
+                                meta_batch=args.meta_batch, validate_every=args.validate_every,
+                                val_episodes=VAL_EPISODES, seed=args.seed, device=args.device, say=say, log=log)
+    arch = dict(learner.net.derive())
+    report_learner(trained.learner, args, {**trained.summary(), "meta_search": args.name, "method": "protonet",
+                                           "space": learner.settings.space, "arch": arch, "channels": width})
     return 0
 
 

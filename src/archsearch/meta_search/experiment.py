@@ -25,7 +25,6 @@ from archsearch.store.base import EpochRecord, Store
 
 KIND = "meta-search"  # the ``kind`` of a meta-search experiment's config
 DATASETS = ("omniglot",)
-SPACE = "nb201"  # the cells of the few-shot network are NB201 supernet cells
 VAL_QUERIES = 15  # query images per class of the meta-validation episodes
 FIXED_SETTINGS = ("method", "ways", "shots")  # given on their own, not among the options
 
@@ -75,7 +74,7 @@ class MetaSearch:
 
     def config(self) -> dict[str, Any]:
         """The experiment's stored config (``show`` and ``report`` read it like a search's)."""
-        return {"name": self.name, "kind": KIND, "space": SPACE, "strategy": self.settings.method,
+        return {"name": self.name, "kind": KIND, "space": self.settings.space, "strategy": self.settings.method,
                 "dataset": self.dataset, "benchmark": None, "objective": "val_acc:max", "report": "val_acc",
                 "seed": self.seed, "iterations": self.iterations, "settings": {**self.settings.__dict__}}
 
@@ -85,7 +84,8 @@ class MetaSearch:
         say = say or (lambda text: None)
         experiment = store.create_experiment(self.name, self.config(), self.seed)
         try:
-            say(f"meta-search {self.name!r}: {self.settings.method} on {self.dataset} {self.settings.ways}-way "
+            say(f"meta-search {self.name!r}: {self.settings.method} ({self.settings.space} cells, "
+                f"{self.settings.channels} channels) on {self.dataset} {self.settings.ways}-way "
                 f"{self.settings.shots}-shot, {self.iterations} iterations x {self.settings.meta_batch} tasks, "
                 f"seed {self.seed}")
             checkpoints = _Checkpoints(self, store, experiment.id, say)
@@ -107,7 +107,7 @@ class _Checkpoints:
         from archsearch.spaces import create_space
 
         self.search, self.store, self.experiment_id, self.say = search, store, experiment_id, say
-        self.space = create_space(SPACE)
+        self.space = create_space(search.settings.space)
         self.losses: list[float] = []
         self.started = time.perf_counter()
 

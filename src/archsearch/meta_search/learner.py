@@ -46,9 +46,13 @@ from archsearch.core.arch import Arch
 from archsearch.core.errors import UserError
 from archsearch.fewshot.episodes import Episode
 from archsearch.fewshot.learners.base import FewShotLearner
-from archsearch.nn.fewshot_cells import ARCH_PARAMETER, FewShotCellNetwork, uses
+from archsearch.fewshot.learners.protonet import prototypes, squared_euclidean_logits
+from archsearch.nn.fewshot_cells import ARCH_PARAMETER, FewShotCellNetwork
+from archsearch.nn.fewshot_darts import FewShotDartsNetwork
 
-METHODS = ("tnas", "metanas")
+METHODS = ("tnas", "metanas", "protonet")
+NETWORKS = {"nb201": FewShotCellNetwork, "darts": FewShotDartsNetwork}  # the few-shot supernet of each space
+NETWORK_SIZES = {"nb201": (16, 4), "darts": (8, 3)}  # (channels, stages or cells) when not given
 
 
 @dataclass
@@ -56,11 +60,12 @@ class MetaSearchSettings:
     """Defaults in one visible block (T-NAS / MAML Omniglot settings where they exist, CPU-sized nets)."""
 
     method: str = "tnas"
+    space: str = "nb201"  # nb201: 4 stages of one NB201 cell; darts: DARTS search cells (T-NAS's space)
     ways: int = 5
     shots: int = 1
     queries: int = 5  # query images per class in meta-training episodes
-    channels: int = 16
-    stages: int = 4
+    channels: int = 0  # 0: the space's default (NETWORK_SIZES)
+    stages: int = 0  # NB201: stages of (cell, pool); DARTS: cells (reductions at 1/3 and 2/3)
     meta_batch: int = 4  # tasks per outer step (MAML Omniglot: 32)
     inner_steps: int = 1  # MAML Omniglot 5-way: 1 step in meta-training
     test_steps: int = 3  # MAML: 3 steps at test
@@ -78,6 +83,12 @@ class MetaSearchSettings:
     def check(self) -> "MetaSearchSettings":
         if self.method not in METHODS:
             raise UserError(f"unknown meta-search method {self.method!r}; choose from: {', '.join(METHODS)}")
+        if self.space not in NETWORKS:
+            raise UserError(f"meta-search has no network for space {self.space!r}; choose from: "
+                            f"{', '.join(NETWORKS)}")
+        channels, stages = NETWORK_SIZES[self.space]
+        self.channels = self.channels or channels
+        self.stages = self.stages or stages
         for item in fields(self):
             value = getattr(self, item.name)
             if item.type in ("int", int) and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
@@ -95,6 +106,12 @@ class MetaSearchSettings:
         return self
 
 
+def build_network(settings: MetaSearchSettings, generator: torch.Generator | None = None) -> nn.Module:
+    """The few-shot supernet of ``settings.space`` (an embedding without a head for ``protonet``)."""
+    ways = None if settings.method == "protonet" else settings.ways
+    return NETWORKS[settings.space](ways, channels=settings.channels, stages=settings.stages, generator=generator)
+
+
 def _loss(net: nn.Module, params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(functional_call(net, params, (x,)), y)
 
@@ -110,8 +127,7 @@ class MetaArchitectureLearner(FewShotLearner):
         generator = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.net = FewShotCellNetwork(settings.ways, channels=settings.channels, stages=settings.stages,
-                                          generator=generator)
+            self.net = build_network(settings, generator)
         weights = [p for n, p in self.net.named_parameters() if n != ARCH_PARAMETER]
         self.weight_optimizer = torch.optim.Adam(weights, lr=settings.outer_lr)
         self.arch_optimizer = torch.optim.Adam([self.net.arch_logits], lr=settings.arch_outer_lr, betas=(0.5, 0.999))
@@ -141,7 +157,8 @@ class MetaArchitectureLearner(FewShotLearner):
 
     def meta_train_step(self, episodes: Sequence[Episode]) -> float:
         self.net.temperature = self.temperature(self.step_count)
-        loss = self._tnas_step(episodes) if self.settings.method == "tnas" else self._metanas_step(episodes)
+        step = {"tnas": self._tnas_step, "metanas": self._metanas_step, "protonet": self._protonet_step}
+        loss = step[self.settings.method](episodes)
         self.step_count += 1
         return loss
 
@@ -187,10 +204,36 @@ class MetaArchitectureLearner(FewShotLearner):
                 parameter.copy_(theta[name] + epsilon * moved[name] / len(episodes))
         return total / len(episodes)
 
+    def _protonet_step(self, episodes: Sequence[Episode]) -> float:
+        """First-order DARTS on the prototypical loss: a weight step on each even episode of the batch, an
+        architecture step on each odd one (a batch of one episode steps both on it)."""
+        total = 0.0
+        for k, episode in enumerate(episodes):
+            arch_step = k % 2 == 1 or len(episodes) == 1
+            weight_step = k % 2 == 0
+            self.weight_optimizer.zero_grad(set_to_none=True)
+            self.arch_optimizer.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(self.prototype_logits(episode), episode.query_y)
+            loss.backward()
+            if weight_step:
+                self.weight_optimizer.step()
+            if arch_step:
+                self.arch_optimizer.step()
+            total += loss.item()
+        return total / len(episodes)
+
+    def prototype_logits(self, episode: Episode) -> torch.Tensor:
+        """(N*Q, N) negative squared distances of the query embeddings to the support prototypes."""
+        embeddings = self.net(torch.cat([episode.support_x, episode.query_x])).flatten(1)   # (N*K + N*Q, D)
+        support, query = embeddings[:len(episode.support_y)], embeddings[len(episode.support_y):]
+        return squared_euclidean_logits(query, prototypes(support, episode.support_y, episode.ways))
+
     # -- test time ----------------------------------------------------------------------------------
     def predict(self, episode: Episode) -> torch.Tensor:
         """Adapt weights and logits on the support set, derive the task's arch, fine-tune its weights,
         return the query logits (N*Q, N). BatchNorm uses the batch's statistics (MAML's transductive BN)."""
+        if self.settings.method == "protonet":
+            return self._predict_prototypes(episode)
         was_training = self.net.training
         self.net.train()
         self.net.temperature = self.temperature(self.step_count)
@@ -199,7 +242,7 @@ class MetaArchitectureLearner(FewShotLearner):
                 fast = self.adapt(episode.support_x, episode.support_y, self.settings.test_steps)
                 arch = self.net.derive(fast[ARCH_PARAMETER].detach())
                 self.net.fix(arch, fast[ARCH_PARAMETER] if self.settings.keep_op_weights else None)
-                weights = [n for n in fast if n != ARCH_PARAMETER and uses(n, arch)]
+                weights = [n for n in fast if self.net.uses(n, arch)]
                 fast = self.adapt(episode.support_x, episode.support_y, self.settings.finetune_steps, fast,
                                   names=weights)
             with torch.no_grad():
@@ -207,6 +250,19 @@ class MetaArchitectureLearner(FewShotLearner):
         finally:
             self.net.fix(None)
             self.net.train(was_training)
+        self.derived.append(arch)
+        return logits
+
+    def _predict_prototypes(self, episode: Episode) -> torch.Tensor:
+        """The searched embedding's derived arch (chosen ops with their weights) as a prototypical network."""
+        self.net.temperature = self.temperature(self.step_count)
+        arch = self.net.derive()
+        self.net.fix(arch, self.net.arch_logits if self.settings.keep_op_weights else None)
+        try:
+            with torch.no_grad():
+                logits = self.prototype_logits(episode)
+        finally:
+            self.net.fix(None)
         self.derived.append(arch)
         return logits
 

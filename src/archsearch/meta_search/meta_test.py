@@ -59,11 +59,22 @@ def meta_train_baseline(name: str, ways: int, shots: int, *, queries: int = QUER
     """Meta-train the ``name`` baseline for ``ways``-way ``shots``-shot testing at its paper's Omniglot settings
     (its own training episodes), from ``seed``; with ``validate_every``, accuracy on ``val_episodes`` meta-val
     episodes of the test shape every so many steps. ``say`` hears the plan, ``log`` each step."""
-    target = resolve_device(device)
     train_set = load_omniglot("meta-train")
     baseline = build_baseline(name, ways, shots, hidden=hidden, seed=seed, max_train_ways=train_set.num_classes)
+    return meta_train_recipe(name, baseline, ways, shots, queries=queries, iterations=iterations,
+                             meta_batch=meta_batch, validate_every=validate_every, val_episodes=val_episodes,
+                             seed=seed, device=device, say=say, log=log)
+
+
+def meta_train_recipe(name: str, baseline: Baseline, ways: int, shots: int, *, queries: int = QUERIES,
+                      iterations: int = 1000, meta_batch: int | None = None, validate_every: int = 0,
+                      val_episodes: int = VAL_EPISODES, seed: int = 0, device: str = "cpu",
+                      say: Callable[[str], None] | None = None, log: Log | None = None) -> BaselineRun:
+    """Meta-train ``baseline`` (a learner and its training episodes) as :func:`meta_train_baseline` does."""
+    target = resolve_device(device)
     learner = baseline.learner.to(target)
-    sampler = EpisodeSampler(train_set, baseline.train_ways, baseline.train_shots, baseline.train_queries, seed=seed)
+    sampler = EpisodeSampler(load_omniglot("meta-train"), baseline.train_ways, baseline.train_shots,
+                             baseline.train_queries, seed=seed)
     val = (EpisodeSampler(load_omniglot("meta-val"), min(ways, MAX_VAL_WAYS), shots, queries, seed=seed + 1)
            if validate_every else None)
     if say is not None:

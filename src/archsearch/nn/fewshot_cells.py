@@ -19,7 +19,7 @@ from torch import nn
 
 from archsearch.core.arch import Arch
 from archsearch.nn.cells import NB201SupernetCell, _edge_key
-from archsearch.nn.mixed import Scaled
+from archsearch.nn.mixed import Scaled, prune_mixed_ops
 from archsearch.nn.topology import EDGE_DIMS, EDGES
 from archsearch.nn.topology import NB201_OP_NAMES as OPS
 
@@ -32,9 +32,9 @@ ARCH_PARAMETER = "arch_logits"
 
 class FewShotCellNetwork(nn.Module):
     """``(B, in_channels, H, W) -> (B, ways)``: stem conv3x3 + BN, ``stages`` x (NB201 cell, maxpool 2),
-    BN-ReLU, global average pool, linear."""
+    BN-ReLU, global average pool, linear (none when ``ways`` is None: ``(B, channels)`` embeddings)."""
 
-    def __init__(self, ways: int, *, channels: int = CHANNELS, stages: int = STAGES, in_channels: int = 1,
+    def __init__(self, ways: int | None, *, channels: int = CHANNELS, stages: int = STAGES, in_channels: int = 1,
                  generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.options = {"ways": ways, "channels": channels, "stages": stages, "in_channels": in_channels}
@@ -42,7 +42,7 @@ class FewShotCellNetwork(nn.Module):
         self.cells = nn.ModuleList(NB201SupernetCell(channels) for _ in range(stages))
         self.pool = nn.MaxPool2d(2, ceil_mode=True)
         self.lastact = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU())
-        self.classifier = nn.Linear(channels, ways)
+        self.classifier = nn.Linear(channels, ways) if ways is not None else nn.Identity()
         logits = torch.randn(len(EDGES), len(OPS), generator=generator) * LOGIT_INIT_STD     # (edges, ops)
         self.arch_logits = nn.Parameter(logits)
         self.fixed: Arch | None = None
@@ -82,6 +82,17 @@ class FewShotCellNetwork(nn.Module):
         if arch is not None and logits is not None:
             weights = torch.softmax(logits.detach() / self.temperature, dim=-1)              # (edges, ops)
             self.fixed_scales = [float(weights[k, OPS.index(arch[name])]) for k, name in enumerate(EDGE_DIMS)]
+        return self
+
+    def uses(self, name: str, arch: Arch) -> bool:
+        """Whether weight ``name`` is in ``arch``'s discrete network (stem, head, chosen ops)."""
+        return name != ARCH_PARAMETER and uses(name, arch)
+
+    def prune(self) -> "FewShotCellNetwork":
+        """Drop every op the fixed arch does not run (the module becomes that arch's stand-alone network)."""
+        if self.fixed is None:
+            raise ValueError("prune needs a fixed arch: call fix(arch) first")
+        prune_mixed_ops(self, lambda name: self.uses(name, self.fixed))
         return self
 
     def weight_names(self) -> list[str]:

@@ -23,7 +23,7 @@ the same function; this differs from the DARTS search network's affine-free Batc
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -130,6 +130,20 @@ class Supernet(nn.Module):
 
     def mixed_ops(self) -> list[MixedOp]:
         return [m for m in self.modules() if isinstance(m, MixedOp)]
+
+
+def prune_mixed_ops(net: nn.Module, keep: Callable[[str], bool]) -> None:
+    """Delete every op of ``net``'s :class:`MixedOp` s that owns parameters none of which ``keep`` accepts (by
+    their names in ``net``); the op names stay, so option indices stay valid (a discrete net then holds only
+    its own weights)."""
+    names = [name for name, _ in net.named_parameters()]
+    for module_name, module in net.named_modules():
+        if isinstance(module, MixedOp):
+            for op_name in list(module.ops):
+                prefix = f"{module_name}.ops.{op_name}."
+                owned = [name for name in names if name.startswith(prefix)]
+                if owned and not any(keep(name) for name in owned):
+                    del module.ops[op_name]
 
 
 def entropy(logits: Mapping[str, torch.Tensor]) -> float:

@@ -1,0 +1,56 @@
+"""The embedding a protonet meta-search found, fitted to a parameter budget and retrained as a ProtoNet."""
+
+from __future__ import annotations
+
+import pytest
+
+from archsearch.core.errors import UserError
+from archsearch.fewshot.learners.protonet import ProtoNetLearner
+from archsearch.meta_search import (MetaArchitectureLearner, MetaSearchSettings, derived_embedding,
+                                    searched_protonet_baseline)
+from archsearch.meta_search.searched_protonet import WIDTHS, build_embedding, parameters_of
+
+SEARCH = MetaSearchSettings(method="protonet", space="darts", channels=2, stages=2)
+
+
+def test_the_embedding_is_the_widest_within_the_budget_and_counts_only_its_weights() -> None:
+    learner = MetaArchitectureLearner(SEARCH)
+    embedding, width = derived_embedding(learner, max_params=20_000)
+    total = sum(p.numel() for p in embedding.parameters())
+    assert total == parameters_of(embedding) <= 20_000
+    wider = build_embedding("darts", learner.net.derive(), width + WIDTHS.step, 2)
+    assert parameters_of(wider) > 20_000
+    assert embedding.fixed == learner.net.derive()
+
+
+def test_the_recipe_is_protonet_with_its_training_episodes() -> None:
+    baseline, width = searched_protonet_baseline(MetaArchitectureLearner(SEARCH), 5, 1, max_params=20_000,
+                                                 max_train_ways=40)
+    assert isinstance(baseline.learner, ProtoNetLearner) and width >= WIDTHS[0]
+    assert (baseline.train_ways, baseline.train_shots, baseline.train_queries) == (40, 1, 5)
+
+
+def test_a_budget_too_small_or_a_search_of_another_method_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="more than 100 parameters"):
+        derived_embedding(MetaArchitectureLearner(SEARCH), max_params=100)
+    with pytest.raises(UserError, match="no searched embedding"):
+        derived_embedding(MetaArchitectureLearner(MetaSearchSettings(channels=2, stages=2)))
+
+
+def test_cli_meta_test_retrains_a_searched_protonet(tmp_path, capsys) -> None:
+    import json
+
+    from archsearch.cli.main import main
+
+    store = str(tmp_path / "runs.db")
+    assert main(["meta-search", "--method", "protonet", "--space", "darts", "--iterations", "2", "--val-every", "0",
+                 "--store", store, "--name", "p", "--quiet", "--set", "channels=2", "--set", "stages=2",
+                 "--set", "meta_batch=2", "--set", "queries=1"]) == 0
+    out = tmp_path / "p.json"
+    assert main(["meta-test", "p", "--store", store, "--episodes", "2", "--queries", "1", "--meta-iterations", "1",
+                 "--max-params", "20000", "--quiet", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["method"] == "protonet" and result["space"] == "darts" and result["params"] <= 20_000
+    assert result["meta_iterations"] == 1 and result["episodes"] == 2
+    assert main(["meta-test", "p", "--store", store, "--max-params", "10", "--meta-iterations", "1"]) == 2
+    assert "more than 10 parameters" in capsys.readouterr().err
