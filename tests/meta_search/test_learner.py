@@ -152,3 +152,17 @@ def test_the_protonet_search_steps_weights_on_even_episodes_and_logits_on_odd_on
     assert not torch.equal(stem, learner.net.supernet.stem[0].weight)
     report = evaluate(learner, EpisodeSampler(load_omniglot("meta-test"), 3, 1, 2, seed=2), 2)
     assert report.ways == 3 and len(learner.derived) == 2
+
+
+def test_cli_meta_test_json_of_a_darts_meta_search_records_the_derived_nets_size(tmp_path) -> None:
+    import json
+
+    from archsearch.cli.main import main
+
+    store, out = str(tmp_path / "runs.db"), tmp_path / "t.json"
+    assert main(["meta-search", "--space", "darts", "--iterations", "1", "--val-every", "0", "--store", store,
+                 "--name", "d", "--quiet", "--set", "channels=2", "--set", "stages=2", "--set", "meta_batch=1",
+                 "--set", "queries=1"]) == 0
+    assert main(["meta-test", "d", "--store", store, "--episodes", "2", "--queries", "1", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["space"] == "darts" and 0 < result["derived_params_mean"] < result["params"]

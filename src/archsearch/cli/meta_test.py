@@ -128,9 +128,13 @@ def _run_stored(args: argparse.Namespace) -> int:
     if args.ways != learner.settings.ways:
         raise UserError(f"meta-search {args.name!r} was meta-trained {learner.settings.ways}-way; "
                         f"use --ways {learner.settings.ways}")
-    result = report_learner(learner, args, {"meta_search": args.name, "method": learner.settings.method})
+    result = report_learner(learner, args, {"meta_search": args.name, "method": learner.settings.method,
+                                            "space": learner.settings.space})
     print(f"task-specific archs: {learner.deployed_parameters():,.0f} parameters on average "
           f"(the supernet has {result['params']:,})")
+    if args.json is not None:  # the derived nets' size is known once every task has adapted
+        result["derived_params_mean"] = learner.deployed_parameters()
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 
