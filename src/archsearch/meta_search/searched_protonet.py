@@ -44,16 +44,20 @@ def derived_embedding(learner: MetaArchitectureLearner, max_params: int = MAX_PA
     if learner.settings.method != "protonet":
         raise UserError(f"a {learner.settings.method} meta-search has no searched embedding (use --method protonet)")
     space, stages, arch = learner.settings.space, learner.settings.stages, learner.net.derive()
-    fits = [c for c in WIDTHS if parameters_of(build_embedding(space, arch, c, stages)) <= max_params]
-    if not fits:
+    width = None
+    for channels in WIDTHS:  # the weights grow with the width: stop at the first one over the budget
+        if parameters_of(build_embedding(space, arch, channels, stages)) > max_params:
+            break
+        width = channels
+    if width is None:
         raise UserError(f"the searched embedding has more than {max_params:,} parameters at {WIDTHS[0]} channels")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        embedding = build_embedding(space, arch, fits[-1], stages)
+        embedding = build_embedding(space, arch, width, stages)
     logits = embedding.arch_logits.detach()
     del embedding.arch_logits  # a fixed net never reads its logits: kept as a buffer, not a weight
     embedding.register_buffer("arch_logits", logits)
-    return embedding, fits[-1]
+    return embedding, width
 
 
 def searched_protonet_baseline(learner: MetaArchitectureLearner, ways: int, shots: int, *,
