@@ -46,7 +46,7 @@ from archsearch.core.arch import Arch
 from archsearch.core.errors import UserError
 from archsearch.fewshot.episodes import Episode
 from archsearch.fewshot.learners.base import FewShotLearner
-from archsearch.fewshot.learners.protonet import prototypes, squared_euclidean_logits
+from archsearch.fewshot.learners.protonet import episode_logits
 from archsearch.nn.fewshot_cells import ARCH_PARAMETER, FewShotCellNetwork
 from archsearch.nn.fewshot_darts import FewShotDartsNetwork
 
@@ -213,7 +213,7 @@ class MetaArchitectureLearner(FewShotLearner):
             weight_step = k % 2 == 0
             self.weight_optimizer.zero_grad(set_to_none=True)
             self.arch_optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(self.prototype_logits(episode), episode.query_y)
+            loss = F.cross_entropy(episode_logits(self.net, episode), episode.query_y)
             loss.backward()
             if weight_step:
                 self.weight_optimizer.step()
@@ -221,12 +221,6 @@ class MetaArchitectureLearner(FewShotLearner):
                 self.arch_optimizer.step()
             total += loss.item()
         return total / len(episodes)
-
-    def prototype_logits(self, episode: Episode) -> torch.Tensor:
-        """(N*Q, N) negative squared distances of the query embeddings to the support prototypes."""
-        embeddings = self.net(torch.cat([episode.support_x, episode.query_x])).flatten(1)   # (N*K + N*Q, D)
-        support, query = embeddings[:len(episode.support_y)], embeddings[len(episode.support_y):]
-        return squared_euclidean_logits(query, prototypes(support, episode.support_y, episode.ways))
 
     # -- test time ----------------------------------------------------------------------------------
     def predict(self, episode: Episode) -> torch.Tensor:
@@ -260,7 +254,7 @@ class MetaArchitectureLearner(FewShotLearner):
         self.net.fix(arch, self.net.arch_logits if self.settings.keep_op_weights else None)
         try:
             with torch.no_grad():
-                logits = self.prototype_logits(episode)
+                logits = episode_logits(self.net, episode)
         finally:
             self.net.fix(None)
         self.derived.append(arch)

@@ -19,7 +19,7 @@ from torch import nn
 
 from archsearch.core.arch import Arch
 from archsearch.nn.cells import NB201SupernetCell, _edge_key
-from archsearch.nn.mixed import Scaled, prune_mixed_ops
+from archsearch.nn.mixed import Scaled, prune_to_fixed
 from archsearch.nn.topology import EDGE_DIMS, EDGES
 from archsearch.nn.topology import NB201_OP_NAMES as OPS
 
@@ -90,9 +90,7 @@ class FewShotCellNetwork(nn.Module):
 
     def prune(self) -> "FewShotCellNetwork":
         """Drop every op the fixed arch does not run (the module becomes that arch's stand-alone network)."""
-        if self.fixed is None:
-            raise ValueError("prune needs a fixed arch: call fix(arch) first")
-        prune_mixed_ops(self, lambda name: self.uses(name, self.fixed))
+        prune_to_fixed(self)
         return self
 
     def weight_names(self) -> list[str]:

@@ -24,7 +24,7 @@ from torch import nn
 
 from archsearch.core.arch import Arch
 from archsearch.nn.darts import DartsSupernet
-from archsearch.nn.mixed import Paths, Scaled, prune_mixed_ops
+from archsearch.nn.mixed import Paths, Scaled, prune_to_fixed
 
 # -- defaults (CPU-sized; MetaNAS: 4 cells of 28 channels) ---------------------------------------------
 CHANNELS = 8
@@ -102,7 +102,5 @@ class FewShotDartsNetwork(nn.Module):
 
     def prune(self) -> "FewShotDartsNetwork":
         """Drop every op the fixed arch does not run (the module becomes that arch's stand-alone network)."""
-        if self.fixed is None:
-            raise ValueError("prune needs a fixed arch: call fix(arch) first")
-        prune_mixed_ops(self, lambda name: self.uses(name, self.fixed))
+        prune_to_fixed(self)
         return self

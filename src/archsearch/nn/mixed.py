@@ -146,6 +146,14 @@ def prune_mixed_ops(net: nn.Module, keep: Callable[[str], bool]) -> None:
                     del module.ops[op_name]
 
 
+def prune_to_fixed(net: nn.Module) -> None:
+    """:func:`prune_mixed_ops` of a network with a ``fixed`` arch and a ``uses(name, arch)`` test (the few-shot
+    supernets): it keeps only the weights of ``net.fixed``."""
+    if net.fixed is None:
+        raise ValueError("prune needs a fixed arch: call fix(arch) first")
+    prune_mixed_ops(net, lambda name: net.uses(name, net.fixed))
+
+
 def entropy(logits: Mapping[str, torch.Tensor]) -> float:
     """Mean entropy (nats) of softmax(logits) over the choice keys; log(n) when uniform."""
     values = [float(-(p * p.clamp_min(1e-12).log()).sum()) for p in (t.detach().softmax(-1) for t in logits.values())]

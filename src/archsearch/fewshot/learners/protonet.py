@@ -42,6 +42,14 @@ def squared_euclidean_logits(queries: torch.Tensor, protos: torch.Tensor) -> tor
     return -((queries[:, None, :] - protos[None, :, :]) ** 2).sum(dim=-1)
 
 
+def episode_logits(encoder: nn.Module, episode: Episode) -> torch.Tensor:
+    """(N*Q, N): ``encoder``'s query embeddings against its support prototypes (one batch for both)."""
+    x = torch.cat([episode.support_x, episode.query_x])  # (N*K + N*Q, 1, 28, 28)
+    embeddings = encoder(x).flatten(1)  # (N*K + N*Q, D)
+    support, query = embeddings[:len(episode.support_y)], embeddings[len(episode.support_y):]
+    return squared_euclidean_logits(query, prototypes(support, episode.support_y, episode.ways))
+
+
 class ProtoNetLearner(FewShotLearner):
     """Prototypical Networks on any embedding backbone mapping (B, 1, 28, 28) -> (B, D) (or (B, ...), flattened)."""
 
@@ -59,10 +67,7 @@ class ProtoNetLearner(FewShotLearner):
 
     def logits(self, episode: Episode) -> torch.Tensor:
         """(N*Q, N) negative squared distances of the queries to the support prototypes."""
-        x = torch.cat([episode.support_x, episode.query_x])  # one batch: (N*K + N*Q, 1, 28, 28)
-        embeddings = self.encoder(x).flatten(1)  # (N*K + N*Q, D)
-        support, query = embeddings[:len(episode.support_y)], embeddings[len(episode.support_y):]
-        return squared_euclidean_logits(query, prototypes(support, episode.support_y, episode.ways))
+        return episode_logits(self.encoder, episode)
 
     def meta_train_step(self, episodes: Sequence[Episode]) -> float:
         if self.optimizer is None:
