@@ -33,7 +33,9 @@ strategy.learning_rate=0.01`` is NB201's baseline. On the NB201 table (CIFAR-10,
 accuracy as reward, 12,000 simulated seconds, 200-epoch test accuracy of the best arch, seeds 0-19)
 the LSTM defaults reach 93.95 +- 0.50 (random search 93.77 +- 0.30; NB201 reports 93.85 +- 0.37).
 
-The controller is tiny and always runs on the CPU. All its randomness (init and sampling) comes from a
+The controller is tiny and always runs on the CPU; the torch modules below hold its weights (and are the
+reference implementation), while asks and tells compute with numpy on views of those weights
+(:mod:`archsearch.strategies.controller`, issue 25: ~10x less time per trial than torch ops and autograd). All its randomness (init and sampling) comes from a
 ``torch.Generator`` seeded from the strategy's numpy generator; ``state_dict`` holds the weights, the
 Adam moments, the baseline, the pending batch and both generators as JSON (float32 values round-trip
 exactly through Python floats, so a resumed search continues bit for bit).
@@ -57,6 +59,7 @@ from archsearch.core.dims import Dim, Integer
 from archsearch.core.errors import UserError
 from archsearch.core.result import Result
 from archsearch.core.strategy import Prior, Strategy
+from archsearch.strategies.controller import Adam, ControllerMath
 
 # -- defaults ---------------------------------------------------------------------------------
 POLICIES = ("lstm", "factorized")
@@ -259,7 +262,8 @@ class Reinforce(Strategy):
             self.policy: Policy = (LSTMPolicy(sizes, self.hidden_size, **shaping) if self.policy_kind == "lstm"
                                    else FactorizedPolicy(sizes, **shaping))
         self.policy.reset_parameters(self.generator)  # the real init, from this strategy's generator
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.learning_rate, foreach=True)
+        self.math = ControllerMath(self.policy)  # numpy views of the weights: the arithmetic of ask and tell
+        self.optimizer = Adam(self.math.params, lr=self.learning_rate)
         self.baseline: float | None = None
         self._pending: list[tuple[list[int], float]] = []  # (choice indices, advantage) awaiting an update
 
@@ -272,8 +276,8 @@ class Reinforce(Strategy):
         with distinct inputs are valid ~4% of the time under a uniform policy)."""
         count = 1
         for _ in range(MAX_RESAMPLES):
-            choices, _ = self.policy.sample(self.generator, count)
-            for row in choices.tolist():
+            uniform = torch.rand(count, len(self._dims), 1, generator=self.generator).numpy()
+            for row in self.math.sample(uniform).tolist():
                 arch = self.arch_of(row)
                 if self.space.is_valid(arch):
                     return arch
@@ -299,13 +303,10 @@ class Reinforce(Strategy):
                 self._update()
 
     def _update(self) -> None:
-        choices = torch.tensor([c for c, _ in self._pending], dtype=torch.long)          # (B, D)
-        advantages = torch.tensor([a for _, a in self._pending], dtype=torch.float32)    # (B,)
-        log_prob, entropy = self.policy.evaluate(choices)                                # (B,), (B,)
-        loss = -(advantages * log_prob).mean() - self.entropy_weight * entropy.mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        choices = np.array([c for c, _ in self._pending], dtype=np.int64)                # (B, D)
+        advantages = np.array([a for _, a in self._pending], dtype=np.float32)           # (B,)
+        _, _, grads = self.math.gradients(choices, advantages, self.entropy_weight)
+        self.optimizer.step(grads)
         self._pending = []
 
     # -- prior ------------------------------------------------------------------------------
@@ -327,16 +328,12 @@ class Reinforce(Strategy):
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state["policy"] = {name: _pack(tensor) for name, tensor in self.policy.state_dict().items()}
-        moments = {}
-        for name, parameter in self.policy.named_parameters():
-            if parameter in self.optimizer.state:
-                adam = self.optimizer.state[parameter]
-                moments[name] = {"step": float(adam["step"]), "exp_avg": _pack(adam["exp_avg"]),
-                                 "exp_avg_sq": _pack(adam["exp_avg_sq"])}
-        state["adam"] = moments
+        state["adam"] = {name: {"step": float(adam["step"]), "exp_avg": _pack(torch.from_numpy(adam["exp_avg"])),
+                                "exp_avg_sq": _pack(torch.from_numpy(adam["exp_avg_sq"]))}
+                         for name, adam in self.optimizer.state.items()}
         state["baseline"] = self.baseline
         state["pending"] = [[choices, advantage] for choices, advantage in self._pending]
-        state["torch_generator"] = self.generator.get_state().tolist()
+        state["torch_generator"] = base64.b64encode(self.generator.get_state().numpy().tobytes()).decode("ascii")
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -346,17 +343,15 @@ class Reinforce(Strategy):
         except RuntimeError as exc:
             raise UserError(f"reinforce: the stored controller does not fit this space and policy ({exc})") from exc
         super().load_state_dict(state)
-        names = [name for name, _ in self.policy.named_parameters()]
-        optimizer_state = self.optimizer.state_dict()
-        optimizer_state["state"] = {
-            i: {"step": torch.tensor(state["adam"][name]["step"], dtype=torch.float32),
-                "exp_avg": _unpack(state["adam"][name]["exp_avg"]),
-                "exp_avg_sq": _unpack(state["adam"][name]["exp_avg_sq"])}
-            for i, name in enumerate(names) if name in state["adam"]}
-        self.optimizer.load_state_dict(optimizer_state)
+        self.optimizer.state = {
+            name: {"step": int(adam["step"]), "exp_avg": _unpack(adam["exp_avg"]).numpy(),
+                   "exp_avg_sq": _unpack(adam["exp_avg_sq"]).numpy()}
+            for name, adam in state["adam"].items() if name in self.math.params}
         self.baseline = None if state["baseline"] is None else float(state["baseline"])
         self._pending = [([int(i) for i in choices], float(advantage)) for choices, advantage in state["pending"]]
-        self.generator.set_state(torch.tensor(state["torch_generator"], dtype=torch.uint8))
+        generator = state["torch_generator"]  # base64 bytes (a list of ints before issue 25: 3x the JSON)
+        raw = base64.b64decode(generator) if isinstance(generator, str) else bytes(generator)
+        self.generator.set_state(torch.frombuffer(bytearray(raw), dtype=torch.uint8))
 
 
 def _pack(tensor: "torch.Tensor") -> dict[str, Any]:
