@@ -46,11 +46,12 @@ def rank_and_crowding(members: Sequence[Member]) -> tuple[np.ndarray, np.ndarray
     """Per member: its non-dominated rank (0 = the front) and its crowding distance within that front."""
     losses = np.asarray([m[1] for m in members], dtype=float)
     violation = np.asarray([m[2] for m in members], dtype=float)
-    rank, crowding = np.zeros(len(members), dtype=int), np.zeros(len(members))
+    rank, crowding = np.zeros(len(members), dtype=int), np.full(len(members), np.inf)
+    finite = np.nan_to_num(losses, posinf=np.finfo(float).max / 4)
     for level, front in enumerate(non_dominated_sort(losses, violation)):
         rank[front] = level
-        finite = np.nan_to_num(losses[front], posinf=np.finfo(float).max / 4)
-        crowding[front] = crowding_distance(finite)
+        if len(front) > 2:  # a front of one or two: all at the extremes, inf (issue 25: one objective makes
+            crowding[front] = crowding_distance(finite[front])  # every front a single point, 50 calls an ask)
     return rank, crowding
 
 
