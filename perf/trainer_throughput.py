@@ -11,6 +11,8 @@ trainer's achieved FLOP/s as a fraction of this machine's dense matmul peak.
       then the same SGD step on the same network in PyTorch's default (NCHW) layout. ``--loader-workers``
       sets its ``num_workers`` (0 and 2 are both reported; on 2 cores, 2 workers compete with the step).
 (d) FLOP/s = 3 x forward FLOPs (2 x multiply-adds) x images/s, against a large ``torch.mm`` (float32).
+(e) ``--compile``: the trainer through ``torch.compile`` (inductor), its compile seconds and steady speed, and
+    the training steps after which compiling repays (issue 25).
 
     .venv/bin/python perf/trainer_throughput.py --channels 16 32 --cells 5 --steps 30 --out perf/results/throughput.json
 """
@@ -117,7 +119,22 @@ def _timed(fn) -> float:
     return time.perf_counter() - started
 
 
-def measure(channels: int, cells: int, steps: int, loader_workers: list[int]) -> dict:
+def compiled_row(make_net, images: np.ndarray, labels: np.ndarray, steps: int, warm: int, eager: float) -> dict:
+    """The trainer through ``torch.compile`` (inductor): compile seconds (the warm-up's wall time beyond what its
+    steps cost eagerly; its train and inference graphs), steady images/s, and the steps after which it repays."""
+    torch._dynamo.reset()
+    model = torch.compile(make_net())
+    started = time.perf_counter()
+    ours_images_per_second(model, as_dataset(images[: warm * BATCH], labels[: warm * BATCH]), warm)
+    compile_seconds = time.perf_counter() - started - warm * BATCH / eager
+    compiled = ours_images_per_second(model, as_dataset(images, labels), steps)
+    saved_per_step = BATCH / eager - BATCH / compiled
+    return {"ours_compiled_images_per_s": compiled, "compile_seconds": compile_seconds,
+            "compiled_over_eager": compiled / eager,
+            "break_even_steps": compile_seconds / saved_per_step if saved_per_step > 0 else float("inf")}
+
+
+def measure(channels: int, cells: int, steps: int, loader_workers: list[int], compile_model: bool) -> dict:
     space = NB201Space()
     arch = space.parse(ARCH)
     images, labels = synthetic_cifar(steps * BATCH)
@@ -132,6 +149,11 @@ def measure(channels: int, cells: int, steps: int, loader_workers: list[int]) ->
         reference = reference_images_per_second(fresh(), images, labels, steps, workers)
         row[f"reference_w{workers}_images_per_s"] = reference
         row[f"speedup_vs_w{workers}"] = ours / reference
+    if compile_model:
+        row.update(compiled_row(ours_net, images, labels, steps, warm, ours))
+        for workers in loader_workers:
+            row[f"compiled_speedup_vs_w{workers}"] = row["ours_compiled_images_per_s"] / row[
+                f"reference_w{workers}_images_per_s"]
     macs = count_flops(fresh(), (3, 32, 32))
     row["forward_macs_per_image"] = macs
     row["achieved_flops_per_s"] = 3 * 2 * macs * ours
@@ -144,14 +166,17 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=5)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--loader-workers", type=int, nargs="+", default=[0, 2])
+    parser.add_argument("--compile", action="store_true", help="also the trainer through torch.compile (inductor)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     torch.manual_seed(0)
     np.random.seed(0)
     peak = matmul_peak_flops()
-    rows = [measure(c, args.cells, args.steps, args.loader_workers) for c in args.channels]
+    rows = [measure(c, args.cells, args.steps, args.loader_workers, args.compile) for c in args.channels]
     for row in rows:
         row["fraction_of_matmul_peak"] = row["achieved_flops_per_s"] / peak
+        if "ours_compiled_images_per_s" in row:
+            row["compiled_fraction_of_matmul_peak"] = row["achieved_flops_per_s"] * row["compiled_over_eager"] / peak
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}))
     print(f"matmul peak (4096^2 fp32 torch.mm): {peak / 1e9:.1f} GFLOP/s, torch threads {torch.get_num_threads()}")
     if args.out:

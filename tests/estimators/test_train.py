@@ -140,3 +140,20 @@ def test_every_embedded_dataset_trains_an_nb201_network(dataset: str) -> None:
                             device="cpu").evaluate(ARCH, 0.5)
     assert result.status == "ok", result.error
     assert 0.0 <= result.metrics["valid_acc"] <= 100.0 and result.metrics["params"] > 0
+
+
+def test_compile_trains_the_same_network_through_torch_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``compile=true`` steps through ``torch.compile`` (its graph-capturing front end here: inductor's code
+    generation takes minutes on a CPU and is measured in perf/trainer_throughput.py) and trains what eager does."""
+    from archsearch.estimators import trainer
+
+    compiled = []
+    real_compile = trainer.torch.compile
+    monkeypatch.setattr(trainer, "COMPILE_BACKEND", "eager")
+    monkeypatch.setattr(trainer.torch, "compile", lambda model, **kw: compiled.append(kw) or real_compile(model, **kw))
+    eager = estimator(fidelity=1, seed=3).evaluate(ARCH)
+    result = estimator(fidelity=1, seed=3, compile=True).evaluate(ARCH)
+    assert compiled == [{"backend": "eager"}]
+    assert result.status == "ok", result.error
+    assert result.metrics["valid_acc"] == pytest.approx(eager.metrics["valid_acc"], abs=2.0)
+    assert result.metrics["train_loss"] == pytest.approx(eager.metrics["train_loss"], rel=0.05)

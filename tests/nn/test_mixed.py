@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -149,3 +151,32 @@ class MixedOpHelper:
     def explicit(y: torch.Tensor, weights: torch.Tensor, index: int) -> torch.Tensor:
         """D-X-Y's GDAS expression, term by term."""
         return sum((y * weights[i] if i == index else weights[i] for i in range(len(weights))), torch.zeros(()))
+
+
+def explicit_mixture(op: MixedOp, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``sum_o w_o * op_o(x)`` term by term, every op its own forward (the DARTS expression)."""
+    return sum(op.ops[name](x) * weights[i] for i, name in enumerate(op.names) if name != "none")
+
+
+@pytest.mark.parametrize("name", SUPERNET_SPACES)
+@pytest.mark.parametrize("training", [True, False])
+def test_relaxed_mixture_equals_the_explicit_sum(name: str, training: bool) -> None:
+    """The shared ReLU and the weights folded into BatchNorm compute the DARTS sum: same outputs, same gradients
+    of the weights and of the mixture weights, same running statistics."""
+    _, supernet = tiny_supernet(name)
+    mixed = [m for m in supernet.mixed_ops() if any(n.startswith(("nor_conv", "sep", "dil")) for n in m.names)][0]
+    twin = copy.deepcopy(mixed)
+    mixed.train(training), twin.train(training)
+    channels = next(m for m in mixed.modules() if isinstance(m, torch.nn.BatchNorm2d)).num_features
+    x = torch.randn(3, channels, 8, 8)
+    w1, w2 = (torch.randn(len(mixed.names)).softmax(-1).requires_grad_() for _ in range(2))
+    with torch.no_grad():
+        w2.copy_(w1)
+    upstream = torch.randn_like(copy.deepcopy(mixed)(x, w1.detach()))  # a copy: the running statistics stay
+    (mixed(x, w1) * upstream).sum().backward()
+    (explicit_mixture(twin, x, w2) * upstream).sum().backward()
+    torch.testing.assert_close(w1.grad, w2.grad, rtol=1e-4, atol=1e-5)
+    for (key, a), b in zip(mixed.named_parameters(), twin.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5, msg=lambda text: f"{key}: {text}")
+    for a, b in zip(mixed.buffers(), twin.buffers()):
+        torch.testing.assert_close(a, b)

@@ -62,6 +62,7 @@ class OneShotSearch:
         self.data = DeviceData(self.dataset, self.device, fraction=self.recipe.fraction, channels_last=True)
         self.weights_part, self.arch_part = _cut(self.data.train, self.recipe.train_portion)
         self.holdout = self.data.valid if strategy.arch_step == "joint" else self.arch_part
+        self.progress_holdout = _subset(self.holdout, self.recipe.derived_eval_images)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             try:
@@ -120,7 +121,8 @@ class OneShotSearch:
         metrics.update(lr=lr, **({"temperature": t} if (t := strategy.temperature(epoch)) is not None else {}))
         derived = self.derived_arch()
         if derived is not None:
-            metrics.update(derived_valid_acc=self.shared_accuracy(derived), entropy=entropy(self.logits),
+            metrics.update(derived_valid_acc=self.shared_accuracy(derived, self.progress_holdout),
+                           entropy=entropy(self.logits),
                            param_free_share=param_free_share(derived))
             self._measure_curvature(epoch, derived, metrics)
         self.epoch += 1
@@ -353,6 +355,15 @@ def _cut(split: DeviceSplit, portion: float) -> tuple[DeviceSplit, DeviceSplit]:
     count = max(1, min(len(split) - 1, round(len(split) * portion)))
     first, second = order[:count].sort().values, order[count:].sort().values
     return DeviceSplit(split.x[first], split.y[first]), DeviceSplit(split.x[second], split.y[second])
+
+
+def _subset(split: DeviceSplit, count: int) -> DeviceSplit:
+    """A fixed random subset of ``count`` examples of ``split`` (all of it when ``count`` is 0 or not smaller)."""
+    if count == 0 or count >= len(split):
+        return split
+    keep = torch.randperm(len(split), generator=torch.Generator().manual_seed(ARCH_SPLIT_SEED))[:count]
+    keep = keep.sort().values.to(split.y.device)
+    return DeviceSplit(split.x[keep], split.y[keep])
 
 
 def _accumulate(sums: dict[str, float], prefix: str, loss: float, accuracy: float, count: int) -> None:

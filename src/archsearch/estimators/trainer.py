@@ -35,6 +35,8 @@ WEIGHT_DECAY = 5e-4
 LABEL_SMOOTHING = 0.0
 GRAD_CLIP: float | None = None  # max global gradient norm (DARTS uses 5; NB201 does not clip)
 EVAL_BATCH_SIZE = 1024
+COMPILE = False  # torch.compile the network for training (perf/README.md "Issue 25": when it repays on a CPU)
+COMPILE_BACKEND = "inductor"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class Recipe(TrainingRecipe):
     # stop when valid accuracy has not improved for this many epochs
     patience: int | None = setting(None, kind="int", minimum=1, optional=True)
     eval_batch_size: int = setting(EVAL_BATCH_SIZE, kind="int", minimum=1)
+    # train through torch.compile (inductor): the first step pays the compilation (minutes on a laptop CPU; inductor
+    # caches it on disk by the graph, so the same arch and shapes compile once per machine), later steps are faster
+    compile: bool = setting(COMPILE, kind="bool")
 
 
 @dataclass
@@ -82,9 +87,10 @@ def train(model: nn.Module, data: DeviceData, recipe: Recipe, *, seed: int, eval
     total_steps = max(1, round(recipe.epochs * steps_per_epoch))
     optimizer = _sgd(model, recipe)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    stepped = torch.compile(model, backend=COMPILE_BACKEND) if recipe.compile else model  # shares model's weights
     try:
         while history.steps < total_steps:
-            _train_epoch(model, data, recipe, optimizer, schedule, generator, history, total_steps, started)
+            _train_epoch(stepped, data, recipe, optimizer, schedule, generator, history, total_steps, started)
             _, valid_acc = evaluate(model, data, data.valid, recipe.eval_batch_size)
             history.curves["valid_acc"].append(valid_acc)
             if _no_progress(history.curves["valid_acc"], recipe.patience):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from archsearch.core.arch import Arch
@@ -65,17 +66,63 @@ class MixedOp(nn.Module):
         if isinstance(choice, tuple):
             weights, index = choice  # (num_options,), one-hot in value
             return StraightThrough.apply(self._run(index, x), weights, index)
+        return self._mixture(x, choice)
+
+    def _mixture(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """``sum_o w_o * op_o(x)``: ops that open with a ReLU and close with a BatchNorm share one ReLU of ``x``
+        and take ``w_o`` in their BatchNorm's affine (no pass over the activations to scale them); ``none`` skipped."""
         total: torch.Tensor | None = None
+        activated: torch.Tensor | None = None
         for index, name in enumerate(self.names):
             if name == "none":
                 continue
-            out = self._run(index, x)
-            total = out * choice[index] if total is None else torch.addcmul(total, out, choice[index])  # one pass
+            layers = _relu_to_batchnorm(self.ops[name])
+            if layers is None:
+                out = self._run(index, x)
+                total = out * weights[index] if total is None else torch.addcmul(total, out, weights[index])
+                continue
+            self.calls += 1
+            activated = torch.relu(x) if activated is None else activated
+            out = scaled_relu_op(layers, activated, weights[index])
+            total = out if total is None else total + out
         return total if total is not None else self._run(self.names.index("none"), x)
 
     def _run(self, index: int, x: torch.Tensor) -> torch.Tensor:
         self.calls += 1
         return self.ops[self.names[index]](x)
+
+
+def _relu_to_batchnorm(op: nn.Module) -> nn.Sequential | None:
+    """The layers of an op built as ``Sequential(ReLU, ..., BatchNorm2d)`` in its ``op`` attribute (ReLUConvBN,
+    SepConv, DilConv), else ``None``."""
+    layers = getattr(op, "op", None)
+    if (isinstance(layers, nn.Sequential) and len(layers) > 2 and isinstance(layers[0], nn.ReLU)
+            and isinstance(layers[-1], nn.BatchNorm2d)):
+        return layers
+    return None
+
+
+def scaled_relu_op(layers: nn.Sequential, activated: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """``scale * layers(x)`` for ``layers`` = ReLU, ..., BatchNorm2d, given ``activated`` = relu(x): the scale
+    multiplies the BatchNorm's affine weight and bias (or is its weight when it has none)."""
+    h = activated
+    for layer in layers[1:-1]:
+        h = layer(h)
+    return scaled_batch_norm(layers[-1], h, scale)
+
+
+def scaled_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """``scale * bn(x)`` in one pass, with ``bn``'s running statistics updated as its own forward does."""
+    factor = 0.0 if bn.momentum is None else bn.momentum
+    if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
+        bn.num_batches_tracked.add_(1)
+        factor = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+    use_batch = bn.training or (bn.running_mean is None and bn.running_var is None)
+    track = not bn.training or bn.track_running_stats
+    weight = scale.expand(bn.num_features) if bn.weight is None else bn.weight * scale
+    bias = None if bn.bias is None else bn.bias * scale
+    return F.batch_norm(x, bn.running_mean if track else None, bn.running_var if track else None, weight, bias,
+                        use_batch, factor, bn.eps)
 
 
 class StraightThrough(torch.autograd.Function):
@@ -90,6 +137,8 @@ class StraightThrough(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
         y, weights = ctx.saved_tensors
+        if not ctx.needs_input_grad[1]:  # a weight step (logits detached): two passes over the activations saved
+            return grad * weights[ctx.index], None, None
         grad_weights = grad.sum().expand(weights.shape).clone()     # d/dw_o of w_o (o != k): sum of grad
         grad_weights[ctx.index] = (grad * y).sum()                  # d/dw_k of y * w_k
         return grad * weights[ctx.index], grad_weights, None

@@ -49,6 +49,7 @@ HESSIAN_EVERY = 5             # epochs between dominant-eigenvalue measurements 
 HESSIAN_ITERATIONS = 20       # power iterations
 EARLY_STOP_WINDOW = 2         # measurements averaged by the RobustDARTS rule
 EARLY_STOP_RATIO = 0.75       # stop when mean eigenvalue of the previous window / current window < this
+DERIVED_EVAL_IMAGES = 1024    # held-out images (a fixed subset) that score the derived arch after every epoch (0: all)
 
 Paths = Mapping[str, Union[torch.Tensor, int, tuple[torch.Tensor, int]]]
 
@@ -77,6 +78,9 @@ class SupernetRecipe(TrainingRecipe):
     hessian_iterations: int = setting(HESSIAN_ITERATIONS, kind="int", minimum=1)
     early_stop: bool = setting(False, kind="bool")
     early_stop_window: int = setting(EARLY_STOP_WINDOW, kind="int", minimum=1)
+    # the per-epoch shared-weight accuracy of the derived arch (a progress curve) is taken on this many held-out
+    # images, a fixed random subset (0: the whole held-out part); the final ranking of candidates uses all of it
+    derived_eval_images: int = setting(DERIVED_EVAL_IMAGES, kind="int", minimum=0)
 
     @classmethod
     def from_options(cls, owner: str, options: Mapping[str, Any]) -> "SupernetRecipe":
