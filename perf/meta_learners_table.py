@@ -29,8 +29,9 @@ LEARNERS = {  # row -> (learner, file stem under meta24/ with {w}w{s}s filled in
 def cell(result: dict | None) -> str:
     if result is None:
         return "not measured"
-    acc, ci = result["mean_acc"], result["ci95"]
-    return f"{acc:.2f} +- {ci:.2f} ({result['params'] / 1000:.1f}k, {result['adapt_ms']:.0f} ms)"
+    acc, ci, episodes = result["mean_acc"], result["ci95"], result.get("episodes", 600)
+    fewer = f", {episodes} episodes" if episodes != 600 else ""
+    return f"{acc:.2f} +- {ci:.2f} ({result['params'] / 1000:.1f}k, {result['adapt_ms']:.0f} ms{fewer})"
 
 
 def from_cli_json(path: Path) -> dict | None:
@@ -39,7 +40,7 @@ def from_cli_json(path: Path) -> dict | None:
     data = json.loads(path.read_text())
     params = data.get("derived_params_mean", data["params"])
     return {"mean_acc": 100 * data["mean_acc"], "ci95": 100 * data["ci95"], "params": params,
-            "adapt_ms": 1000 * data["adapt_seconds_per_task"]}
+            "adapt_ms": 1000 * data["adapt_seconds_per_task"], "episodes": data.get("episodes", 600)}
 
 
 def issue7_results() -> dict[tuple[str, int, int], dict]:
@@ -72,7 +73,7 @@ def main() -> None:
             result = from_cli_json(RESULTS / "meta24" / (stem.format(w=ways, s=shots) + ".json"))
             cells.append(cell(result or earlier.get((key, ways, shots))))
         print(f"| {row} | " + " | ".join(cells) + " |")
-    print("\naccuracy % +- 95% CI over 600 meta-test episodes (parameters: of the tested network; for T-NAS the "
+    print("\naccuracy % +- 95% CI over 600 meta-test episodes unless a cell says fewer (parameters: of the tested network; for T-NAS the "
           "mean of the derived task networks where recorded; adaptation time per task, 1 thread)")
 
 

@@ -12,7 +12,10 @@ key -> option names). A forward pass takes ``paths``, one :data:`Selection` per 
   one-hot straight-through ``weights`` are 1 at ``index`` and 0 elsewhere (the forward computes one op;
   the backward reaches every logit), as D-X-Y/AutoDL-Projects ``search_model_gdas.py``. Since the
   weights are exactly one-hot in value, :class:`StraightThrough` returns ``op_index(x)`` itself and puts
-  that expression's gradients in its backward (no extra pass over the activations in the forward).
+  that expression's gradients in its backward (no extra pass over the activations in the forward); when the
+  weights need no gradient (a weight step, logits detached) the op runs alone, without that backward.
+- a float tensor, relaxed: ops built as ``ReLU, ..., BatchNorm2d`` (ReLUConvBN, SepConv, DilConv) share one ReLU of
+  the edge's input and take ``w_o`` in their BatchNorm's affine weight and bias (``w * BN(h)`` in BN's own pass).
 
 A key missing from ``paths`` is an edge that is not there (DARTS cells use 2 of a node's edges).
 The candidate ops are the stand-alone networks' own modules (same names, same parameters), so
@@ -65,6 +68,8 @@ class MixedOp(nn.Module):
             return self._run(choice.index, x) * choice.scale
         if isinstance(choice, tuple):
             weights, index = choice  # (num_options,), one-hot in value
+            if not weights.requires_grad:  # a weight step: the op alone, as the forward below computes it
+                return self._run(index, x)
             return StraightThrough.apply(self._run(index, x), weights, index)
         return self._mixture(x, choice)
 
@@ -137,8 +142,6 @@ class StraightThrough(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
         y, weights = ctx.saved_tensors
-        if not ctx.needs_input_grad[1]:  # a weight step (logits detached): two passes over the activations saved
-            return grad * weights[ctx.index], None, None
         grad_weights = grad.sum().expand(weights.shape).clone()     # d/dw_o of w_o (o != k): sum of grad
         grad_weights[ctx.index] = (grad * y).sum()                  # d/dw_k of y * w_k
         return grad * weights[ctx.index], grad_weights, None
