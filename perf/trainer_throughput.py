@@ -166,9 +166,12 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=5)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--loader-workers", type=int, nargs="+", default=[0, 2])
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--compile", action="store_true", help="also the trainer through torch.compile (inductor)")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     np.random.seed(0)
     peak = matmul_peak_flops()

@@ -180,3 +180,20 @@ def test_relaxed_mixture_equals_the_explicit_sum(name: str, training: bool) -> N
         torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5, msg=lambda text: f"{key}: {text}")
     for a, b in zip(mixed.buffers(), twin.buffers()):
         torch.testing.assert_close(a, b)
+
+
+def test_a_weight_step_leaves_out_none_samples_and_an_arch_step_keeps_them() -> None:
+    """GDAS: with detached logits a sampled ``none`` is left out of the node's sum (as the stand-alone cell
+    does); with logits that learn, it stays, so the gradient reaches every logit of that edge."""
+    _, supernet = tiny_supernet("nb201")
+    none = supernet.choices["edge_0_1"].index("none")
+    x = torch.randn(2, 2, 12, 12)
+    logits = {k: torch.zeros(len(v), requires_grad=True) for k, v in supernet.choices.items()}
+    for learn in (False, True):
+        paths = {k: (torch.nn.functional.one_hot(torch.tensor(none), len(v)).float().requires_grad_(learn), none)
+                 for k, v in supernet.choices.items()}
+        for op in supernet.mixed_ops():
+            op.calls = 0
+        out = supernet(x, paths)
+        assert sum(op.calls for op in supernet.mixed_ops()) == (len(supernet.mixed_ops()) if learn else 0)
+        torch.testing.assert_close(out, supernet(x, supernet.paths_of(Arch({k: "none" for k in logits}))))

@@ -128,9 +128,9 @@ class NB201SupernetCell(nn.Module):
         # (B, C, H, W) -> (B, C, H, W)
         nodes = [x]
         for j in range(1, NUM_NODES):
-            terms = [self.edges[_edge_key(i, j)](nodes[i], paths[_edge_key(i, j)])
-                     for i in range(j) if _edge_key(i, j) in paths]
-            nodes.append(_sum(terms))
+            edges = [(i, self.edges[key], paths[key]) for i in range(j) if (key := _edge_key(i, j)) in paths]
+            terms = [edge(nodes[i], choice) for i, edge, choice in edges if not edge.is_zero(choice)]
+            nodes.append(_sum(terms) if terms else nodes[0].mul(0.0))  # as NB201Cell: none edges skipped
         return nodes[-1]
 
 
