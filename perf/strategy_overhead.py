@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -181,7 +182,8 @@ def main() -> None:
         return
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     entry: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.machine(),
-                             "seeds": args.seeds, "trials": args.trials}
+                             "seeds": args.seeds, "trials": args.trials, "cpus": os.cpu_count(),
+                             "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     for load in ([False, True] if args.load else [False]):
         key = "busy" if load else "alone"
         print(f"per-trial overhead ({key}), {args.seeds} seeds x {args.trials} trials:", flush=True)
