@@ -58,7 +58,8 @@ class Recipe(TrainingRecipe):
     patience: int | None = setting(None, kind="int", minimum=1, optional=True)
     eval_batch_size: int = setting(EVAL_BATCH_SIZE, kind="int", minimum=1)
     # train through torch.compile (inductor): the first step pays the compilation (minutes on a laptop CPU; inductor
-    # caches it on disk by the graph, so the same arch and shapes compile once per machine), later steps are faster
+    # caches it on disk by the graph, so the same arch and shapes compile once per machine); later steps measured
+    # 1.01-1.11x faster on NB201 networks on a 2-core CPU (perf/README.md, issue 25)
     compile: bool = setting(COMPILE, kind="bool")
 
 
