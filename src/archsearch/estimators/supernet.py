@@ -361,9 +361,7 @@ def _subset(split: DeviceSplit, count: int) -> DeviceSplit:
     """A fixed random subset of ``count`` examples of ``split`` (all of it when ``count`` is 0 or not smaller)."""
     if count == 0 or count >= len(split):
         return split
-    keep = torch.randperm(len(split), generator=torch.Generator().manual_seed(ARCH_SPLIT_SEED))[:count]
-    keep = keep.sort().values.to(split.y.device)
-    return DeviceSplit(split.x[keep], split.y[keep])
+    return _cut(split, count / len(split))[0]  # the first part of the same fixed kind of cut
 
 
 def _accumulate(sums: dict[str, float], prefix: str, loss: float, accuracy: float, count: int) -> None:

@@ -77,9 +77,12 @@ class MixedOp(nn.Module):
         """Whether ``choice`` makes this edge an exact zero with no gradient to carry (``none`` alone, or GDAS's
         ``none`` sample in a weight step): the cell may leave the term out of its sum, as the stand-alone cell does."""
         if isinstance(choice, tuple):
-            choice = -1 if choice[0].requires_grad else choice[1]
-        index = choice.index if isinstance(choice, Scaled) else choice
-        return isinstance(index, int) and 0 <= index < len(self.names) and self.names[index] == "none"
+            weights, index = choice
+            if weights.requires_grad:
+                return False
+        else:
+            index = choice.index if isinstance(choice, Scaled) else choice
+        return isinstance(index, int) and self.names[index] == "none"
 
     def _mixture(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """``sum_o w_o * op_o(x)``: ops that open with a ReLU and close with a BatchNorm share one ReLU of ``x``

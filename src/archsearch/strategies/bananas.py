@@ -17,7 +17,7 @@ iteration; here the first fit trains ``epochs`` = 200 epochs from fresh weights 
 from the last fit's weights for ``warm_epochs`` = 25 epochs on all results so far
 (:class:`~archsearch.strategies.predictor.RefittedPredictor`; ``warm_epochs=0`` restores the paper's refits):
 a 100-trial NB201 search trains 400 epochs instead of 1,800, at the same search quality (NB201 paper protocol,
-CIFAR-10, 100 seeds: 94.13 +- 0.28, from scratch 94.13 +- 0.40; perf/README.md, issue 25).
+CIFAR-10, 100 seeds: 94.13 +- 0.29, from scratch 94.13 +- 0.40; perf/README.md, issue 25).
 The fits' seeds are drawn from the strategy's RNG and logged in the state, so a resume replays them exactly.
 """
 
@@ -33,7 +33,7 @@ from archsearch.core.arch import Arch
 from archsearch.core.options import check_choice, check_int, check_number
 from archsearch.core.result import Result
 from archsearch.core.strategy import Prior, Strategy
-from archsearch.strategies.predictor import PredictorSettings, RefittedPredictor, resolve_encoding
+from archsearch.strategies.predictor import WARM_EPOCHS, RefittedPredictor, resolve_encoding
 
 # -- defaults (White et al. 2021) ---------------------------------------------------------------
 INITIAL_SAMPLES = 10
@@ -44,7 +44,6 @@ MUTATION_PARENTS = 10
 ACQUISITIONS = ("its", "ucb")
 CANDIDATE_SOURCES = ("mutation", "neighbours")
 MAX_TRIES_PER_CANDIDATE = 20
-WARM_EPOCHS = 25  # epochs of each warm-started refit after the first fit (issue 25; 0: from scratch, the paper's)
 
 
 class Bananas(Strategy):
@@ -69,11 +68,7 @@ class Bananas(Strategy):
         self.acquisition = check_choice(owner, "acquisition", acquisition, ACQUISITIONS)
         self.ucb_beta = check_number(owner, "ucb_beta", ucb_beta, minimum=0.0)
         self.encoding = check_choice(owner, "encoding", encoding, ("auto", "path", "onehot", "index"))
-        self.predictor_settings = PredictorSettings(members=check_int(owner, "members", members),
-                                                    epochs=check_int(owner, "epochs", epochs))
-        self.predictor = RefittedPredictor(self.predictor_settings,
-                                           check_int(owner, "warm_epochs", warm_epochs, minimum=0),
-                                           check_int(owner, "refit_every", refit_every))
+        self.predictor = RefittedPredictor.from_options(owner, members, epochs, warm_epochs, refit_every)
         self._history: dict[Arch, float] = {}
         self._prior: dict[Arch, float] = {}  # another study's scores (warm start across datasets)
         self._pending: list[Arch] = []

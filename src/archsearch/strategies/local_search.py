@@ -22,13 +22,12 @@ from archsearch.core.arch import Arch
 from archsearch.core.options import check_bool, check_int
 from archsearch.core.result import Result
 from archsearch.core.strategy import Strategy
-from archsearch.strategies.predictor import PredictorSettings, RefittedPredictor, resolve_encoding
+from archsearch.strategies.predictor import WARM_EPOCHS, RefittedPredictor, resolve_encoding
 
 # -- defaults ---------------------------------------------------------------------------------
 INITIAL_SAMPLES = 10  # random archs before the first climb (NASLib LS: num_init)
 RESTART_SAMPLES = 10  # random archs before each climb after a local optimum
 GUIDE_MIN_POINTS = 5  # guided: scores needed before the predictor orders neighbours
-WARM_EPOCHS = 25  # guided: epochs of each warm-started refit of the predictor (issue 25; 0: from scratch)
 
 
 class LocalSearch(Strategy):
@@ -43,11 +42,7 @@ class LocalSearch(Strategy):
         self.restart_samples = check_int(self.name, "restart_samples", restart_samples)
         self.guided = check_bool(self.name, "guided", guided)
         self.restart_pool = check_int(self.name, "restart_pool", restart_pool, minimum=0)
-        self.predictor_settings = PredictorSettings(members=check_int(self.name, "members", members),
-                                                    epochs=check_int(self.name, "epochs", epochs))
-        self.predictor = RefittedPredictor(self.predictor_settings,
-                                           check_int(self.name, "warm_epochs", warm_epochs, minimum=0),
-                                           check_int(self.name, "refit_every", refit_every))
+        self.predictor = RefittedPredictor.from_options(self.name, members, epochs, warm_epochs, refit_every)
         self._restart_queue: list[Arch] = []
         self._scores: dict[Arch, float] = {}  # evaluated (told) archs
         self._pending: list[Arch] = []  # asked, not yet told

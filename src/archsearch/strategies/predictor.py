@@ -16,8 +16,12 @@ import numpy as np
 
 from archsearch.core.arch import Arch
 from archsearch.core.errors import UserError
+from archsearch.core.options import check_int
 from archsearch.core.space import SearchSpace
 from archsearch.core.threads import one_thread
+
+
+WARM_EPOCHS = 25  # epochs of each warm-started refit after the first fit (issue 25; 0: from scratch, the paper's)
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,15 @@ class RefittedPredictor:
         self._model: MLPEnsemble | None = None
         self._replayed = 0  # how many of ``fits`` the model reflects
         self._codes: dict[tuple[Arch, str], np.ndarray] = {}
+
+    @classmethod
+    def from_options(cls, owner: str, members: int, epochs: int, warm_epochs: int, refit_every: int
+                     ) -> "RefittedPredictor":
+        """A strategy's predictor from its (checked) options ``members``, ``epochs``, ``warm_epochs``, ``refit_every``."""
+        settings = PredictorSettings(members=check_int(owner, "members", members),
+                                     epochs=check_int(owner, "epochs", epochs))
+        return cls(settings, check_int(owner, "warm_epochs", warm_epochs, minimum=0),
+                   check_int(owner, "refit_every", refit_every))
 
     def predict(self, space: SearchSpace, encoding: str, results: int,
                 data: Callable[[int], tuple[list[Arch], list[float]]], queries: Sequence[Arch],

@@ -125,3 +125,18 @@ def test_early_stop_returns_the_arch_of_the_previous_window() -> None:
     engine.run(records.append)
     assert engine.stopped_early is not None and records[-1].metrics["early_stop_epoch"] == 0.0
     assert engine.final_answer()[0][0] == engine.space.validate(records[0].arch)
+
+
+def test_the_derived_arch_is_scored_each_epoch_on_a_fixed_subset_of_the_holdout() -> None:
+    """``derived_eval_images``: a fixed subset of the held-out part (the same rows for every search), 0 all of it."""
+    sizes, rows = [], []
+    for count in (40, 40, 0):
+        space = SPACES.create("nb201")
+        strategy = STRATEGIES.create("darts", epochs=1, batch_size=64, net={"channels": 4, "cells_per_stage": 1},
+                                     derived_eval_images=count)
+        strategy.bind(space, [Objective("valid_acc", "max")], np.random.default_rng(0))
+        engine = OneShotSearch(space, strategy, "digits", seed=count, device="cpu")
+        sizes.append((len(engine.progress_holdout), len(engine.holdout)))
+        rows.append(engine.progress_holdout.y)
+    assert sizes[0][0] == 40 and sizes[2][0] == sizes[2][1] > 40
+    assert torch.equal(rows[0], rows[1])
