@@ -166,3 +166,28 @@ def test_cli_meta_test_json_of_a_darts_meta_search_records_the_derived_nets_size
     assert main(["meta-test", "d", "--store", store, "--episodes", "2", "--queries", "1", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["space"] == "darts" and 0 < result["derived_params_mean"] < result["params"]
+
+
+def test_the_arch_warmup_steps_train_the_weights_alone_then_the_logits_move() -> None:
+    settings = MetaSearchSettings(method="protonet", arch_warmup=1, **DARTS_TINY)
+    learner = MetaArchitectureLearner(settings, seed=0)
+    episodes = EpisodeSampler(load_omniglot("meta-train"), 3, 1, 1, seed=0).batch(0, 2)
+    logits, stem = learner.net.arch_logits.detach().clone(), learner.net.supernet.stem[0].weight.detach().clone()
+    learner.start(2)
+    assert learner.warming_up()
+    learner.meta_train_step(episodes)
+    assert torch.equal(logits, learner.net.arch_logits) and not torch.equal(stem, learner.net.supernet.stem[0].weight)
+    assert not learner.warming_up()
+    learner.meta_train_step(episodes)
+    assert not torch.equal(logits, learner.net.arch_logits)
+
+
+def test_metanas_holds_its_logits_during_the_warmup() -> None:
+    learner = MetaArchitectureLearner(MetaSearchSettings(method="metanas", arch_warmup=1, **TINY), seed=0)
+    episodes = EpisodeSampler(load_omniglot("meta-train"), 3, 1, 2, seed=0).batch(0, 2)
+    logits, stem = learner.net.arch_logits.detach().clone(), learner.net.stem[0].weight.detach().clone()
+    learner.start(2)
+    learner.meta_train_step(episodes)
+    assert torch.equal(logits, learner.net.arch_logits) and not torch.equal(stem, learner.net.stem[0].weight)
+    learner.meta_train_step(episodes)
+    assert not torch.equal(logits, learner.net.arch_logits)

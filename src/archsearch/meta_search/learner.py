@@ -26,6 +26,9 @@ BatchNorm, no parameters added). Measured on Omniglot 5-way 1-shot after 200 x 4
 meta-test episodes): derived nets 45.6% without either, 46.1% with the kept weights alone, 75.4% with the
 annealing (the adapted relaxed supernet itself: 67.5%). Set ``temperature_end=1`` for the plain softmax.
 
+``arch_warmup`` outer steps train the weights alone first, the logits held (PC-DARTS, Xu et al., ICLR 2020:
+15 of 50 search epochs; ProxylessNAS warms up as well), against parameter-free ops winning an early search.
+
 Sizes are CPU-sized (16 channels, the papers use 28-64): a run meta-trains in minutes on 2 cores.
 """
 
@@ -79,6 +82,7 @@ class MetaSearchSettings:
     first_order: bool = True
     reptile_steps: int = 5  # MetaNAS / Reptile Omniglot: 5 inner Adam steps, lr 1e-3
     reptile_lr: float = 1e-3
+    arch_warmup: int = 0  # outer steps that train the weights alone before the logits move (PC-DARTS: 15 of 50 epochs)
 
     def check(self) -> "MetaSearchSettings":
         if self.method not in METHODS:
@@ -158,9 +162,18 @@ class MetaArchitectureLearner(FewShotLearner):
     def meta_train_step(self, episodes: Sequence[Episode]) -> float:
         self.net.temperature = self.temperature(self.step_count)
         step = {"tnas": self._tnas_step, "metanas": self._metanas_step, "protonet": self._protonet_step}
+        logits = self.net.arch_logits.detach().clone()
         loss = step[self.settings.method](episodes)
+        if self.warming_up():  # the weights learn on a uniform mixture first: the logits stay where they were
+            with torch.no_grad():
+                self.net.arch_logits.copy_(logits)
         self.step_count += 1
         return loss
+
+    def warming_up(self) -> bool:
+        """Whether this outer step is one of the ``arch_warmup`` weight-only steps (parameter-free ops win
+        an early DARTS search because they need no training: the warm-up lets the convolutions catch up)."""
+        return self.step_count < self.settings.arch_warmup
 
     def temperature(self, step: int) -> float:
         """Exponential annealing 1 -> ``temperature_end`` over the planned iterations (then constant)."""
@@ -178,7 +191,8 @@ class MetaArchitectureLearner(FewShotLearner):
             query_loss.backward()  # first order: d/dtheta of (theta - lr * g) with g detached is the identity
             total += query_loss.item() * len(episodes)
         self.weight_optimizer.step()
-        self.arch_optimizer.step()
+        if not self.warming_up():
+            self.arch_optimizer.step()
         return total / len(episodes)
 
     def _metanas_step(self, episodes: Sequence[Episode]) -> float:
@@ -206,11 +220,12 @@ class MetaArchitectureLearner(FewShotLearner):
 
     def _protonet_step(self, episodes: Sequence[Episode]) -> float:
         """First-order DARTS on the prototypical loss: a weight step on each even episode of the batch, an
-        architecture step on each odd one (a batch of one episode steps both on it)."""
+        architecture step on each odd one (a batch of one episode steps both on it); every episode steps the
+        weights during the ``arch_warmup``."""
         total = 0.0
         for k, episode in enumerate(episodes):
-            arch_step = k % 2 == 1 or len(episodes) == 1
-            weight_step = k % 2 == 0
+            arch_step = (k % 2 == 1 or len(episodes) == 1) and not self.warming_up()
+            weight_step = k % 2 == 0 or self.warming_up()
             self.weight_optimizer.zero_grad(set_to_none=True)
             self.arch_optimizer.zero_grad(set_to_none=True)
             loss = F.cross_entropy(episode_logits(self.net, episode), episode.query_y)
