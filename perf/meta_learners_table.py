@@ -23,6 +23,8 @@ LEARNERS = {  # row -> (learner, file stem under meta24/ with {w}w{s}s filled in
     "T-NAS, DARTS cells (derived task nets)": ("tnas-darts", "tnas_darts_{w}w{s}s"),
     "MetaNAS, NB201 cells (derived task nets)": ("metanas", "metanas_nb201_{w}w{s}s"),
     "searched ProtoNet embedding (DARTS cells)": ("searched-protonet", "searched_protonet_{w}w{s}s"),
+    "searched ProtoNet embedding (NB201 cells, arch warm-up)": ("searched-protonet-nb201",
+                                                                "searched_protonet_nb201_{w}w{s}s"),
 }
 
 

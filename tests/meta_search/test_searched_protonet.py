@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from archsearch.core.errors import UserError
 from archsearch.fewshot.learners.protonet import ProtoNetLearner
 from archsearch.meta_search import (MetaArchitectureLearner, MetaSearchSettings, derived_embedding,
                                     searched_protonet_baseline)
+from archsearch.meta_search.learner import NETWORKS
 from archsearch.meta_search.searched_protonet import WIDTHS, build_embedding, parameters_of
 
 SEARCH = MetaSearchSettings(method="protonet", space="darts", channels=2, stages=2)
 
 
-def test_the_embedding_is_the_widest_within_the_budget_and_counts_only_its_weights() -> None:
-    learner = MetaArchitectureLearner(SEARCH)
+@pytest.mark.parametrize("space", sorted(NETWORKS))
+def test_the_embedding_is_the_widest_within_the_budget_and_counts_only_its_weights(space: str) -> None:
+    learner = MetaArchitectureLearner(MetaSearchSettings(method="protonet", space=space, channels=2, stages=2))
     embedding, width = derived_embedding(learner, max_params=20_000)
     total = sum(p.numel() for p in embedding.parameters())
     assert total == parameters_of(embedding) <= 20_000
-    wider = build_embedding("darts", learner.net.derive(), width + WIDTHS.step, 2)
+    wider = build_embedding(space, learner.net.derive(), width + WIDTHS.step, 2)
     assert parameters_of(wider) > 20_000
     assert embedding.fixed == learner.net.derive()
+    assert embedding(torch.randn(3, 1, 28, 28)).flatten(1).shape[0] == 3  # (3, D) embeddings
 
 
 def test_the_recipe_is_protonet_with_its_training_episodes() -> None:
