@@ -62,3 +62,29 @@ def test_a_search_killed_by_sigkill_reads_as_interrupted_once_its_lock_is_free(t
         opened.close()
     with sqlite3.connect(store) as db:  # the row itself still says running: a resume sets it again
         assert db.execute("SELECT status FROM experiments").fetchone() == ("running",)
+
+
+def test_an_interrupt_between_a_tell_and_its_commit_counts_only_the_stored_trials(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from archsearch.cli.main import main
+    from archsearch.strategies.random import RandomSearch
+
+    real_ask = RandomSearch.ask_trials
+    told = []
+
+    def ask_then_stop(self: RandomSearch, n: int) -> list:
+        if len(told) == 4:  # stops in the ask after a tell: that trial is in memory, never committed
+            raise KeyboardInterrupt
+        told.append(n)
+        return real_ask(self, n)
+
+    monkeypatch.setattr(RandomSearch, "ask_trials", ask_then_stop)
+    store = tmp_path / "runs.db"
+    assert main(["search", "--strategy", "random", "--max-trials", "20", "--name", "cut", "--store", str(store),
+                 "--quiet"]) == 130
+    opened = SQLiteStore(store, create=False)
+    try:
+        stored = len(opened.trials(opened.get_experiment("cut").id))
+    finally:
+        opened.close()
+    assert f"interrupted; {stored} finished trials of 'cut'" in capsys.readouterr().err

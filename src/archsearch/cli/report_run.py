@@ -50,7 +50,7 @@ def run_study(study: Study, store_path: str, quiet: bool = False, trackers: Sequ
     except KeyboardInterrupt:
         tracking.finish(completed=False)
         reporter.close(study.progress(), finished=False)
-        print(f"archsearch: interrupted; {len(study.trials)} finished trials of {config.name!r} are stored in "
+        print(f"archsearch: interrupted; {study.stored_trials} finished trials of {config.name!r} are stored in "
               f"{store_path}; continue with: {resume_command(config.name, store_path)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     reporter.close(study.progress())

@@ -47,6 +47,7 @@ class Study:
         self.store, self.experiment, self.config, self.components = store, experiment, config, components
         self.executor = executor
         self.trials: list[TrialRecord] = store.trials(experiment.id)
+        self.stored_trials = len(self.trials)  # committed; self.trials runs one ahead between a tell and its commit
         self._unreplayed: list[TrialRecord] = []  # stored trials of a batch interrupted by a crash (old stores)
         self._pending: list[dict[str, Any]] = []  # trials in flight when the last checkpoint was taken
         self._engine: Any = None  # a one-shot search's engine, made (and memory-checked) by ``create``
@@ -212,6 +213,7 @@ class Study:
             fresh = self._ask(self._room(len(scheduler.flights), scheduler.slots))
             self.store.record_trial(self.experiment.id, trial,
                                     self._checkpoint([*scheduler.flights.values(), *fresh]))
+            self.stored_trials = len(self.trials)
             scheduler.submit_all(fresh)
             if on_trial is not None:
                 on_trial(self.progress())
