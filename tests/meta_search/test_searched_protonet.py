@@ -10,7 +10,7 @@ from archsearch.fewshot.learners.protonet import ProtoNetLearner
 from archsearch.meta_search import (MetaArchitectureLearner, MetaSearchSettings, derived_embedding,
                                     searched_protonet_baseline)
 from archsearch.meta_search.learner import NETWORKS
-from archsearch.meta_search.searched_protonet import WIDTHS, build_embedding, parameters_of
+from archsearch.meta_search.searched_protonet import WIDTHS, build_embedding, live_arch, parameters_of
 
 SEARCH = MetaSearchSettings(method="protonet", space="darts", channels=2, stages=2)
 
@@ -23,7 +23,7 @@ def test_the_embedding_is_the_widest_within_the_budget_and_counts_only_its_weigh
     assert total == parameters_of(embedding) <= 20_000
     wider = build_embedding(space, learner.net.derive(), width + WIDTHS.step, 2)
     assert parameters_of(wider) > 20_000
-    assert embedding.fixed == learner.net.derive()
+    assert embedding.fixed == live_arch(space, learner.net.derive())
     assert embedding(torch.randn(3, 1, 28, 28)).flatten(1).shape[0] == 3  # (3, D) embeddings
 
 
@@ -58,3 +58,14 @@ def test_cli_meta_test_retrains_a_searched_protonet(tmp_path, capsys) -> None:
     assert result["meta_iterations"] == 1 and result["episodes"] == 2
     assert main(["meta-test", "p", "--store", store, "--max-params", "10", "--meta-iterations", "1"]) == 2
     assert "more than 10 parameters" in capsys.readouterr().err
+
+
+def test_an_nb201_embedding_spends_its_budget_on_live_edges_only() -> None:
+    from archsearch.core.arch import Arch
+    from archsearch.nn.topology import EDGE_DIMS
+
+    one_conv = Arch(dict(zip(EDGE_DIMS, ["none", "none", "none", "nor_conv_3x3", "none", "none"])))
+    dead_node = Arch(dict(zip(EDGE_DIMS, ["none", "nor_conv_3x3", "nor_conv_3x3", "nor_conv_3x3", "none", "none"])))
+    assert live_arch("nb201", dead_node) == one_conv  # node 2 reaches the output through 'none' only
+    assert parameters_of(build_embedding("nb201", dead_node, 8, 2)) == parameters_of(
+        build_embedding("nb201", one_conv, 8, 2))

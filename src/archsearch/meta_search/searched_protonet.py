@@ -5,8 +5,8 @@ meta-learner itself), found here by the one-shot machinery of the meta-search in
 The search is ``MetaSearchSettings(method="protonet")``: a supernet embedding (NB201 or DARTS cells, no head)
 trained on the prototypical loss of Snell et al. 2017, weights and architecture logits alternating over the
 episodes of each batch (first-order DARTS, Liu et al. 2019), the softmax temperature annealed as in MetaNAS.
-:func:`derived_embedding` turns the meta-architecture into a stand-alone embedding, as wide as a parameter
-budget allows (by default the 4-conv ProtoNet's 111,936 parameters), and :func:`searched_protonet_baseline`
+:func:`derived_embedding` turns the meta-architecture into a stand-alone embedding (its dead edges dropped),
+as wide as a parameter budget allows (by default the 4-conv ProtoNet's 111,936 parameters), and :func:`searched_protonet_baseline`
 makes it a ProtoNet recipe (its paper's optimiser and 60-way training episodes) that
 :func:`~archsearch.meta_search.meta_test.meta_train_recipe` trains from scratch, as NAS retrains a found cell.
 """
@@ -21,15 +21,22 @@ from archsearch.core.errors import UserError
 from archsearch.fewshot.baselines import Baseline
 from archsearch.fewshot.learners import protonet
 from archsearch.meta_search.learner import NETWORKS, MetaArchitectureLearner
+from archsearch.nn.topology import nb201_live_ops
 
 # ---- defaults -----------------------------------------------------------------------------------------
 MAX_PARAMS = 111_936  # the 4-conv ProtoNet embedding (64 filters) of perf/README's baselines
 WIDTHS = range(4, 257, 2)  # candidate channel counts of the derived embedding
 
 
+def live_arch(space: str, arch: Arch) -> Arch:
+    """``arch`` without the ops whose features never reach the embedding, so that the width budget buys only
+    weights that matter (NB201: :func:`~archsearch.nn.topology.nb201_live_ops`; a DARTS genotype has none)."""
+    return Arch(nb201_live_ops(dict(arch))) if space == "nb201" else arch
+
+
 def build_embedding(space: str, arch: Arch, channels: int, stages: int) -> nn.Module:
-    """The stand-alone embedding of ``arch``: the few-shot network of ``space`` with only ``arch``'s ops."""
-    return NETWORKS[space](None, channels=channels, stages=stages).fix(arch).prune()
+    """The stand-alone embedding of ``arch``: the few-shot network of ``space`` with only ``arch``'s live ops."""
+    return NETWORKS[space](None, channels=channels, stages=stages).fix(live_arch(space, arch)).prune()
 
 
 def parameters_of(module: nn.Module) -> int:

@@ -18,6 +18,23 @@ NUM_NODES = 4
 EDGES: tuple[tuple[int, int], ...] = tuple((i, j) for j in range(1, NUM_NODES) for i in range(j))
 EDGE_DIMS: tuple[str, ...] = tuple(f"edge_{i}_{j}" for i, j in EDGES)
 
+
+def nb201_live_ops(ops: dict[str, str]) -> dict[str, str]:
+    """An NB201 cell's ops (``edge_i_j`` -> op) with ``none`` on every edge that lies on no path of non-``none``
+    ops from the input (node 0) to the output (node 3): its value never reaches the output, or it reads a node
+    that receives nothing (its op sees zeros: BatchNorm's bias at most). The convention of NB201's path
+    encodings (BANANAS, White et al. 2021): the cell computes the same features without those edges' weights."""
+    def live(i: int, j: int) -> bool:
+        return ops[f"edge_{i}_{j}"] != "none"
+
+    fed = [True] + [False] * (NUM_NODES - 1)  # node reached from the input through live edges
+    for i, j in EDGES:  # sorted by target: node j's inputs come before any edge out of j
+        fed[j] = fed[j] or (fed[i] and live(i, j))
+    used = [False] * (NUM_NODES - 1) + [True]  # node whose value reaches the output
+    for i, j in reversed(EDGES):
+        used[i] = used[i] or (used[j] and live(i, j))
+    return {f"edge_{i}_{j}": ops[f"edge_{i}_{j}"] if fed[i] and used[j] else "none" for i, j in EDGES}
+
 # -- DARTS ---------------------------------------------------------------------------------------
 DARTS_OP_NAMES: tuple[str, ...] = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
                                    "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
