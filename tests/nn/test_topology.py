@@ -1,8 +1,11 @@
+"""The cell topologies shared by spaces and networks: which NB201 edges are live."""
+
+from __future__ import annotations
+
+from archsearch.nn.topology import EDGE_DIMS, nb201_live_ops
 
 
 def test_nb201_live_ops_keep_exactly_the_edges_on_input_to_output_paths() -> None:
-    from archsearch.nn.topology import EDGE_DIMS, nb201_live_ops
-
     def cell(*ops: str) -> dict[str, str]:
         return dict(zip(EDGE_DIMS, ops))
 
