@@ -64,6 +64,30 @@ def issue7_results() -> dict[tuple[str, int, int], dict]:
     return found
 
 
+def paired_seeds(seeds: range = range(4)) -> None:
+    """5-way 1-shot, the 4-conv against the NB201 searched embedding, trained and tested with the same seed
+    (``meta-test --seed k``: the same training and test episodes for both), and the mean paired difference."""
+    import numpy as np
+    from scipy import stats
+
+    rows = []
+    for seed in seeds:
+        suffix = "" if seed == 0 else f"_seed{seed}"
+        conv = from_cli_json(RESULTS / "meta24" / f"protonet_5w1s_seed{seed}.json")
+        searched = from_cli_json(RESULTS / "meta24" / f"searched_protonet_nb201_5w1s{suffix}.json")
+        if conv and searched:
+            rows.append((seed, conv["mean_acc"], searched["mean_acc"]))
+    if not rows:
+        return
+    print("\n| training seed | ProtoNet 4-conv | searched embedding (NB201) | difference |\n|---|---|---|---|")
+    for seed, conv, searched in rows:
+        print(f"| {seed} | {conv:.2f} | {searched:.2f} | {searched - conv:+.2f} |")
+    diff = np.array([s - c for _, c, s in rows])
+    half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
+    print(f"| mean of {len(rows)} | {np.mean([c for _, c, _ in rows]):.2f} | {np.mean([s for _, _, s in rows]):.2f} | "
+          f"{diff.mean():+.2f} +- {half:.2f} (95% t interval) |")
+
+
 def main() -> None:
     earlier = issue7_results()
     header = "| learner | " + " | ".join(f"{w}-way {s}-shot" for w, s in SETTINGS) + " |"
@@ -77,6 +101,7 @@ def main() -> None:
         print(f"| {row} | " + " | ".join(cells) + " |")
     print("\naccuracy % +- 95% CI over 600 meta-test episodes unless a cell says fewer (parameters: of the tested network; for T-NAS the "
           "mean of the derived task networks where recorded; adaptation time per task, 1 thread)")
+    paired_seeds()
 
 
 if __name__ == "__main__":
