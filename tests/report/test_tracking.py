@@ -116,3 +116,18 @@ def test_without_log_to_nothing_is_tracked_and_no_report_is_built(tmp_path: Path
 
     monkeypatch.setattr(study_report, "study_report", refuse)
     assert len(searched(tmp_path)) == TRIALS
+
+
+def test_a_resumed_search_logs_its_further_trials(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard", reason="the tensorboard extra")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    trials = searched(tmp_path)
+    store = str(tmp_path / "runs.db")
+    assert main(["resume", "tracked", "--store", store, "--max-trials", str(TRIALS + 3), "--quiet",
+                 "--log-to", f"tensorboard:{tmp_path / 'tb'}"]) == 0
+    events = EventAccumulator(str(tmp_path / "tb" / "tracked"), size_guidance={"scalars": 0})
+    events.Reload()
+    assert [e.step for e in events.Scalars("trial/valid_acc")] == [TRIALS, TRIALS + 1, TRIALS + 2]
+    assert len(trials) == TRIALS
+    assert main(["resume", "tracked", "--store", store, "--max-trials", "20", "--log-to", "wandb"]) == 2

@@ -75,6 +75,13 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", default=DEFAULT_STORE, help=STORE_HELP)
 
 
+def add_log_to_argument(parser: argparse.ArgumentParser) -> None:
+    """``--log-to TRACKER`` (repeatable), read by ``report.tracking.make_tracker``."""
+    parser.add_argument("--log-to", action="append", default=[], metavar="TRACKER",
+                        help="also log the study to mlflow[:URI] (default sqlite:///mlflow.db) or tensorboard[:DIR] "
+                             "(default runs/): config, one step per trial, curves, best arch, the HTML report")
+
+
 def add_study_arguments(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
     for flag, (key, kind, text) in STUDY_FLAGS.items():
         if flag in skip:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 
-from archsearch.cli.common import STUDY_FLAGS, ExampleHelpFormatter, add_store_argument, open_store
+from archsearch.cli.common import STUDY_FLAGS, ExampleHelpFormatter, add_log_to_argument, add_store_argument, open_store
 from archsearch.config import RUNTIME_KEYS
 from archsearch.cli.report_run import run_study
+from archsearch.report.tracking import make_tracker
 from archsearch.study import Study
 from archsearch.study.budget import BUDGET_FLAGS, nothing_left
 
@@ -23,6 +24,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("name", help="experiment name")
     add_store_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    add_log_to_argument(parser)  # a new tracking run, one step per trial from the resumed one on
     for flag in ("--executor", "--workers", "--address", "--gpus-per-trial", "--trial-timeout", "--max-retries",
                  "--threads"):
         key, kind, text = STUDY_FLAGS[flag]
@@ -35,6 +37,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    trackers = [make_tracker(spec) for spec in args.log_to]  # a bad spec is refused before the store opens
     store = open_store(args.store, create=False)
     try:
         runtime = {key: getattr(args, key) for key in RUNTIME_KEYS if getattr(args, key, None) is not None}
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         study = Study.resume(args.name, store, runtime=runtime, **budget)
         done = len(study.trials)
         print(f"resuming {args.name!r} after {done} trials ({study.cost_spent:,.0f} s of cost spent){_budget(args)}")
-        return run_study(study, args.store, quiet=args.quiet)
+        return run_study(study, args.store, quiet=args.quiet, trackers=trackers)
     finally:
         store.close()
 

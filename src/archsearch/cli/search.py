@@ -6,8 +6,8 @@ import argparse
 import time
 from typing import Any
 
-from archsearch.cli.common import (ExampleHelpFormatter, add_store_argument, add_study_arguments, open_store,
-                                   study_config)
+from archsearch.cli.common import (ExampleHelpFormatter, add_log_to_argument, add_store_argument,
+                                   add_study_arguments, open_store, study_config)
 from archsearch.cli.report_run import run_study
 from archsearch.config import StudyConfig
 from archsearch.report.tracking import make_tracker
@@ -33,9 +33,7 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     add_store_argument(parser)
     parser.add_argument("--name", default=None, help="experiment name (default: made from strategy, space, time)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
-    parser.add_argument("--log-to", action="append", default=[], metavar="TRACKER",
-                        help="also log the study to mlflow[:URI] (default sqlite:///mlflow.db) or tensorboard[:DIR] "
-                             "(default runs/): config, one step per trial, curves, best arch, the HTML report")
+    add_log_to_argument(parser)
 
 
 def run(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> int:
