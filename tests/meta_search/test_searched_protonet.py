@@ -56,6 +56,7 @@ def test_cli_meta_test_retrains_a_searched_protonet(tmp_path, capsys) -> None:
     result = json.loads(out.read_text())
     assert result["method"] == "protonet" and result["space"] == "darts" and result["params"] <= 20_000
     assert result["meta_iterations"] == 1 and result["episodes"] == 2
+    assert result["embedding_arch"] == result["arch"]  # a DARTS genotype has no dead edges
     assert main(["meta-test", "p", "--store", store, "--max-params", "10", "--meta-iterations", "1"]) == 2
     assert "more than 10 parameters" in capsys.readouterr().err
 

@@ -151,9 +151,11 @@ def _run_searched_protonet(args: argparse.Namespace, learner: Any) -> int:
                                 args.ways, args.shots, queries=args.queries, iterations=args.meta_iterations,
                                 meta_batch=args.meta_batch, validate_every=args.validate_every,
                                 val_episodes=VAL_EPISODES, seed=args.seed, device=args.device, say=say, log=log)
-    arch = dict(learner.net.derive())
+    arch = learner.net.derive()
+    built = dict(baseline.learner.encoder.fixed)  # the arch without its dead edges
     report_learner(trained.learner, args, {**trained.summary(), "meta_search": args.name, "method": "protonet",
-                                           "space": learner.settings.space, "arch": arch, "channels": width})
+                                           "space": learner.settings.space, "arch": dict(arch),
+                                           "embedding_arch": built, "channels": width})
     return 0
 
 
