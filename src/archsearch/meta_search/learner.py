@@ -162,11 +162,11 @@ class MetaArchitectureLearner(FewShotLearner):
     def meta_train_step(self, episodes: Sequence[Episode]) -> float:
         self.net.temperature = self.temperature(self.step_count)
         step = {"tnas": self._tnas_step, "metanas": self._metanas_step, "protonet": self._protonet_step}
-        logits = self.net.arch_logits.detach().clone()
+        held = self.net.arch_logits.detach().clone() if self.warming_up() else None
         loss = step[self.settings.method](episodes)
-        if self.warming_up():  # the weights learn on a uniform mixture first: the logits stay where they were
+        if held is not None:  # the weights learn on a uniform mixture first (Reptile moved the logits too)
             with torch.no_grad():
-                self.net.arch_logits.copy_(logits)
+                self.net.arch_logits.copy_(held)
         self.step_count += 1
         return loss
 

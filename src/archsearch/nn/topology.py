@@ -19,21 +19,35 @@ EDGES: tuple[tuple[int, int], ...] = tuple((i, j) for j in range(1, NUM_NODES) f
 EDGE_DIMS: tuple[str, ...] = tuple(f"edge_{i}_{j}" for i, j in EDGES)
 
 
+def _paths_to_output() -> tuple[tuple[int, ...], ...]:
+    """Every path from node 0 to node 3 as a tuple of edge positions in ``EDGES``."""
+    paths: list[tuple[int, ...]] = []
+
+    def walk(node: int, edges: tuple[int, ...]) -> None:
+        if node == NUM_NODES - 1:
+            paths.append(edges)
+            return
+        for position, (i, j) in enumerate(EDGES):
+            if i == node:
+                walk(j, edges + (position,))
+
+    walk(0, ())
+    return tuple(paths)
+
+
+NB201_PATHS = _paths_to_output()  # the 4 paths 0-1-2-3, 0-1-3, 0-2-3, 0-3
+
+
 def nb201_live_ops(ops: dict[str, str]) -> dict[str, str]:
     """An NB201 cell's ops (``edge_i_j`` -> op) with ``none`` on every edge that lies on no path of non-``none``
-    ops from the input (node 0) to the output (node 3): its value never reaches the output, or it reads a node
-    that receives nothing (its op sees zeros: BatchNorm's bias at most). The convention of NB201's path
-    encodings (BANANAS, White et al. 2021): the cell computes the same features without those edges' weights."""
-    def live(i: int, j: int) -> bool:
-        return ops[f"edge_{i}_{j}"] != "none"
+    ops from the input to the output (:data:`NB201_PATHS`, the convention of NB201's path encodings, BANANAS,
+    White et al. 2021): its value never reaches the output, or it reads a node that receives nothing (its op sees
+    zeros and adds BatchNorm's bias at most). Without those edges the cell computes the same features up to
+    such constants, with none of those edges' weights."""
+    names = [ops[name] for name in EDGE_DIMS]
+    live = {edge for path in NB201_PATHS if all(names[e] != "none" for e in path) for edge in path}
+    return {name: op if k in live else "none" for k, (name, op) in enumerate(zip(EDGE_DIMS, names))}
 
-    fed = [True] + [False] * (NUM_NODES - 1)  # node reached from the input through live edges
-    for i, j in EDGES:  # sorted by target: node j's inputs come before any edge out of j
-        fed[j] = fed[j] or (fed[i] and live(i, j))
-    used = [False] * (NUM_NODES - 1) + [True]  # node whose value reaches the output
-    for i, j in reversed(EDGES):
-        used[i] = used[i] or (used[j] and live(i, j))
-    return {f"edge_{i}_{j}": ops[f"edge_{i}_{j}"] if fed[i] and used[j] else "none" for i, j in EDGES}
 
 # -- DARTS ---------------------------------------------------------------------------------------
 DARTS_OP_NAMES: tuple[str, ...] = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",

@@ -19,7 +19,7 @@ from archsearch.core.arch import Arch
 from archsearch.core.dims import Categorical, Dim
 from archsearch.core.errors import ArchError
 from archsearch.core.space import SearchSpace
-from archsearch.nn.topology import EDGE_DIMS, EDGES, NB201_OP_NAMES, NUM_NODES  # noqa: F401 - re-exported
+from archsearch.nn.topology import EDGE_DIMS, EDGES, NB201_OP_NAMES, NB201_PATHS, NUM_NODES  # noqa: F401 - re-exported
 
 OPS = NB201_OP_NAMES  # the topology lives in nn.topology (networks build it); these names stay importable here
 
@@ -97,25 +97,8 @@ class NB201Space(SearchSpace):
         return _path_encoding(self.op_indices(arch))
 
 
-def _paths_to_output() -> list[tuple[int, ...]]:
-    """Every path from node 0 to node 3 as a tuple of edge positions in ``EDGES``."""
-    paths: list[tuple[int, ...]] = []
-
-    def walk(node: int, edges: tuple[int, ...]) -> None:
-        if node == NUM_NODES - 1:
-            paths.append(edges)
-            return
-        for position, (i, j) in enumerate(EDGES):
-            if i == node:
-                walk(j, edges + (position,))
-
-    walk(0, ())
-    return paths
-
-
-_PATHS = _paths_to_output()
 _LIVE_OPS = tuple(i for i, op in enumerate(OPS) if op != "none")  # a path through 'none' carries nothing
-_PATH_OFFSETS = np.cumsum([0] + [len(_LIVE_OPS) ** len(p) for p in _PATHS])
+_PATH_OFFSETS = np.cumsum([0] + [len(_LIVE_OPS) ** len(p) for p in NB201_PATHS])
 
 
 def _path_encoding(op_indices: tuple[int, ...]) -> np.ndarray:
@@ -124,7 +107,7 @@ def _path_encoding(op_indices: tuple[int, ...]) -> np.ndarray:
     Paths through a ``none`` edge are absent, so cells that differ only in dead edges encode alike.
     """
     out = np.zeros(int(_PATH_OFFSETS[-1]), dtype=np.float32)
-    for p, path in enumerate(_PATHS):
+    for p, path in enumerate(NB201_PATHS):
         ops = [op_indices[e] for e in path]
         if any(op not in _LIVE_OPS for op in ops):
             continue
